@@ -1,0 +1,105 @@
+"""Command line: ``python -m t2f "a man with a gray beard" --seed 7 --out face.png``.
+
+Writes the face at full resolution, or with ``--scales`` every scale side by side in one image;
+``--n K`` writes K faces with the seeds seed, seed + 1, ..., the seed inserted before the file
+extension (face-7.png, face-8.png, ...). The paths written are printed, one a line. An existing
+file is overwritten. Errors a user can fix print one ``error: ...`` line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from t2f.pipeline import MAX_BATCH, TextToFace, check_device, check_seed, check_text, check_truncation, scales_strip
+
+WEIGHTS_ENV = "T2F_WEIGHTS"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse's own errors (a missing or malformed argument) in the same one-line form as ours.
+        self.exit(2, f"error: {message} (see python -m t2f --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m t2f",
+        description="Draw a face from a description with T2F-MSGGAN.",
+        epilog='Example: python -m t2f "a smiling young woman with wavy blond hair" --seed 42 --out face.png',
+    )
+    add = parser.add_argument
+    add("description", nargs="+", help="what the face looks like (quotes optional)")
+    add("--seed", type=int, default=0, metavar="N", help="noise seed, 0 to 2**63 - 1 (default: 0)")
+    add("--n", type=int, default=1, metavar="K", help=f"faces to draw, seeds seed .. seed + K - 1 (1 to {MAX_BATCH})")
+    add("--out", type=Path, default=Path("face.png"), metavar="FILE", help="image to write (overwritten; default: face.png)")
+    add("--scales", action="store_true", help="write every scale (4x4 to full size) side by side")
+    add("--truncation", type=float, default=1.0, metavar="T", help="noise scale in [0, 1]: less variety, more quality (default: 1)")
+    add(
+        "--weights",
+        default=os.environ.get(WEIGHTS_ENV) or None,
+        metavar="FOLDER_OR_REPO",
+        help=f"weights folder or Hugging Face repo id (default: ${WEIGHTS_ENV}, else the bundled weights/)",
+    )
+    add("--device", help="cpu or cuda (default: cuda when present)")
+    return parser
+
+
+def output_paths(out: Path, seeds: list[int]) -> list[Path]:
+    """``out`` itself for one face; for several, the seed before the extension: face.png -> face-7.png."""
+    if len(seeds) == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}-{seed}{out.suffix}") for seed in seeds]
+
+
+def check_output(out: Path) -> None:
+    """Refuse, before any work, a path that cannot be written: unknown image type, missing folder."""
+    if out.is_dir():
+        raise ValueError(f"{out} is a folder: give a file name, e.g. {out / 'face.png'}")
+    if Image.registered_extensions().get(out.suffix.lower()) not in Image.SAVE:
+        raise ValueError(f"cannot tell an image type from the file name {out}: end it with .png (or .jpg, .webp)")
+    folder = out.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"the folder {folder} does not exist: create it first, or write elsewhere")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"cannot write into the folder {folder}")
+
+
+def run(args: argparse.Namespace) -> None:
+    """Validate everything, load the model, then draw the faces and write them, printing each path."""
+    text = check_text(" ".join(args.description))
+    if not 1 <= args.n <= MAX_BATCH:
+        raise ValueError(f"--n must be from 1 to {MAX_BATCH}, got {args.n}")
+    seeds = [check_seed(args.seed + i) for i in range(args.n)]
+    truncation = check_truncation(args.truncation)
+    device = check_device(args.device)
+    paths = output_paths(args.out, seeds)
+    for path in paths:
+        check_output(path)
+
+    pipe = TextToFace.from_pretrained(args.weights, device=device)
+    faces = pipe([text] * len(seeds), seeds, truncation=truncation)
+    for face, path in zip(faces, paths):
+        image = scales_strip(face.images) if args.scales else face.images[max(face.images)]
+        image.save(path)
+        print(path, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        run(args)
+    except (ValueError, OSError) as e:  # OSError: missing files, permissions, the network, a full disk
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

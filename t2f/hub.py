@@ -1,0 +1,166 @@
+"""Finding and loading weights: a local folder or a Hugging Face Hub repo id.
+
+A weights folder holds ``config.json`` (a :class:`~t2f.model.ModelConfig`) and ``model.safetensors``
+(the generator's state dict, any float dtype). Every failure names the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    HFValidationError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import validate_repo_id
+
+from t2f.model import CONFIG_NAME, WEIGHTS_NAME, Generator, ModelConfig
+
+DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+WEIGHT_FILES = (CONFIG_NAME, WEIGHTS_NAME)
+
+
+def resolve_weights(
+    name_or_path: str | Path | None = None,
+    *,
+    revision: str | None = None,
+    cache_dir: str | Path | None = None,
+    force_download: bool = False,
+    local_files_only: bool = False,
+    token: str | bool | None = None,
+) -> Path:
+    """Return a local folder holding the weight files.
+
+    ``None`` means the bundled ``weights/`` folder. An existing folder is used as is. Anything else must
+    be a Hub repo id (``user/name``); its files are downloaded into huggingface_hub's cache, which is
+    also what is used offline (``HF_HUB_OFFLINE=1`` or no network).
+    """
+    path = Path(name_or_path if name_or_path is not None else DEFAULT_WEIGHTS_DIR).expanduser()
+    if path.is_dir():
+        if name_or_path is None and not (path / CONFIG_NAME).is_file():
+            raise FileNotFoundError(
+                f"the bundled weights folder {path} holds no {CONFIG_NAME} yet: train and export a model into it "
+                "(see README), or give a weights folder or a Hub repo id"
+            )
+        return path
+    if path.exists():
+        raise ValueError(f"{path} is a file: expected a folder holding {CONFIG_NAME} and {WEIGHTS_NAME}")
+    repo_id = str(name_or_path) if name_or_path is not None else ""
+    try:
+        validate_repo_id(repo_id)
+        is_repo_id = repo_id.count("/") <= 1 and not repo_id.startswith((".", "~"))
+    except HFValidationError:
+        is_repo_id = False
+    if not is_repo_id:
+        hint = " (the bundled weights: train and export them, see README)" if name_or_path is None else ""
+        raise FileNotFoundError(f"weights folder {path} does not exist{hint}, and it is not a Hub repo id either")
+    try:
+        files = [
+            _download(repo_id, name, revision, cache_dir, force_download, local_files_only, token) for name in WEIGHT_FILES
+        ]
+    except (FileNotFoundError, ConnectionError, PermissionError) as e:
+        # A bare name may be a mistyped folder as well as a repo id: say that no such folder exists either.
+        raise type(e)(f"there is no folder {path}, and as a Hub repo id: {e}") from None
+    return files[0].parent
+
+
+def _download(repo_id, filename, revision, cache_dir, force_download, local_files_only, token) -> Path:
+    where = f"{repo_id}@{revision}" if revision else repo_id
+    try:
+        return Path(
+            hf_hub_download(
+                repo_id,
+                filename,
+                revision=revision,
+                cache_dir=cache_dir,
+                force_download=force_download,
+                local_files_only=local_files_only,
+                token=token,
+            )
+        )
+    except LocalEntryNotFoundError:  # before EntryNotFoundError, its base class
+        raise ConnectionError(
+            f"cannot download {filename} of {where}: the Hub is unreachable or offline mode is on (HF_HUB_OFFLINE), "
+            f"and nothing is cached for it. Connect once to cache it, or use the bundled weights in {DEFAULT_WEIGHTS_DIR} "
+            "(from_pretrained() with no name; for the app, leave T2F_WEIGHTS unset)"
+        ) from None
+    except GatedRepoError:
+        raise PermissionError(f"Hub repo {where} is gated: accept its terms on the Hub and log in (hf auth login)") from None
+    except RepositoryNotFoundError:
+        raise FileNotFoundError(
+            f"Hub repo {where} was not found, or it is private and no valid token was given (set HF_TOKEN or run hf auth login)"
+        ) from None
+    except RevisionNotFoundError:
+        raise FileNotFoundError(f"Hub repo {repo_id} has no revision {revision!r}") from None
+    except EntryNotFoundError:
+        raise FileNotFoundError(f"Hub repo {where} has no {filename}: is it a T2F-MSGGAN model?") from None
+    except HfHubHTTPError as e:
+        status = e.response.status_code if e.response is not None else "no response"
+        raise ConnectionError(f"downloading {filename} of {where} failed (HTTP {status}); try again later") from None
+
+
+def read_json_object(file: Path) -> dict:
+    """Read a JSON file that must hold an object, with errors that name the file."""
+    try:
+        data = json.loads(Path(file).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{file} is not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{file} must hold a JSON object, got {type(data).__name__}")
+    return data
+
+
+def read_config(folder: Path) -> ModelConfig:
+    """Read and validate ``config.json`` in ``folder``."""
+    file = Path(folder) / CONFIG_NAME
+    if not file.is_file():
+        raise FileNotFoundError(f"{file} is missing: a weights folder needs {CONFIG_NAME} beside {WEIGHTS_NAME}")
+    data = read_json_object(file)
+    try:
+        return ModelConfig.from_dict(data)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{file} is not a valid model config: {e}") from None
+
+
+def read_state_dict(file: Path) -> dict[str, torch.Tensor]:
+    """Read a safetensors file into CPU tensors, with an error naming the file when it is unreadable."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not file.is_file():
+        raise FileNotFoundError(f"{file} is missing")
+    try:
+        return load_file(str(file), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise ValueError(f"{file} is not a readable safetensors file (corrupt or truncated?): {e}") from None
+
+
+def load_generator(folder: str | Path) -> Generator:
+    """Build the generator described by ``folder/config.json`` and load ``folder/model.safetensors`` strictly."""
+    folder = Path(folder)
+    config = read_config(folder)
+    file = folder / WEIGHTS_NAME
+    state = read_state_dict(file)
+    generator = Generator(config)
+    expected = generator.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong_shape = [f"{k}: {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    if missing or unexpected or wrong_shape:
+        raise ValueError(
+            f"{file} does not match {folder / CONFIG_NAME}: missing {missing[:5]}, unexpected {unexpected[:5]}, "
+            f"wrong shapes {wrong_shape[:5]}"
+        )
+    bad = [k for k, v in state.items() if not v.is_floating_point() or not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"{file} holds non-finite or non-float values in {bad[:5]}")
+    generator.load_state_dict(state)
+    return generator.eval().requires_grad_(False)

@@ -1,0 +1,322 @@
+"""Conditional MSG-GAN (Karnewar & Wang, CVPR 2020) driven by a sentence embedding.
+
+The generator emits an RGB image at every block (4, 8, ..., resolution); the discriminator
+reads all of them at once, so gradients reach every scale. Text conditions the generator
+through a (optionally stochastic) projection concatenated with the noise, and the
+discriminator through a projection term (Miyato & Koyama, 2018).
+
+Shape contract: images are lists ordered by resolution, ``images[i]`` is ``(N, 3, 4*2**i, 4*2**i)``
+with values in about [-1, 1]; text embeddings are ``(N, text_dim)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
+from torch import Tensor, nn
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+
+
+def _default_channels() -> dict[int, int]:
+    return {4: 256, 8: 256, 16: 256, 32: 128, 64: 64, 128: 32}
+
+
+@dataclass
+class ModelConfig:
+    """Architecture and text-encoder contract of a T2F-MSGGAN model, saved as ``config.json``."""
+
+    resolution: int = 128
+    channels: dict[int, int] = field(default_factory=_default_channels)  # generator width per resolution
+    d_channels: dict[int, int] = field(default_factory=_default_channels)  # discriminator width per resolution
+    z_dim: int = 128
+    cond_dim: int = 128  # size of the projected text code fed to the generator
+    cond_aug: bool = True  # conditioning augmentation: sample the code from N(mu, sigma) while training
+    text_encoder: str = "all-MiniLM-L6-v2"
+    text_dim: int = 384
+    text_encoder_options: dict[str, str] = field(default_factory=dict)  # e.g. InferSent version and files
+    mbstd_group: int = 4
+
+    def __post_init__(self) -> None:
+        # JSON turns int keys into strings: accept both so a config round-trips through config.json.
+        self.channels = _int_keys(self.channels, "channels")
+        self.d_channels = _int_keys(self.d_channels, "d_channels")
+        r = self.resolution
+        if not _is_positive_int(r) or r < 8 or r > 1024 or r & (r - 1):
+            raise ValueError(f"resolution must be a power of two between 8 and 1024, got {r!r}")
+        for name in ("channels", "d_channels"):
+            widths = getattr(self, name)
+            if sorted(widths) != self.resolutions:
+                raise ValueError(f"{name} must give a width for each of {self.resolutions}, got keys {sorted(widths)}")
+            if not all(_is_positive_int(c) for c in widths.values()):
+                raise ValueError(f"{name} widths must be positive integers, got {widths}")
+        for name in ("z_dim", "cond_dim", "text_dim", "mbstd_group"):
+            value = getattr(self, name)
+            if not _is_positive_int(value):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.cond_aug, bool):
+            raise ValueError(f"cond_aug must be true or false, got {self.cond_aug!r}")
+        if not isinstance(self.text_encoder, str) or not self.text_encoder:
+            raise ValueError("text_encoder must name the sentence encoder the model was trained with")
+        options = self.text_encoder_options
+        if not isinstance(options, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in options.items()):
+            raise ValueError(f"text_encoder_options must map names to strings, got {options!r}")
+
+    @property
+    def resolutions(self) -> list[int]:
+        """Every output scale, smallest first: [4, 8, ..., resolution]."""
+        return [2**i for i in range(2, int(math.log2(self.resolution)) + 1)]
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (the form stored in config.json)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        """Build a config from a dict, rejecting keys this version does not know."""
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown model config keys: {unknown}")
+        return cls(**data)
+
+
+def _is_positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1  # JSON true is no width
+
+
+def _int_keys(widths: dict, name: str) -> dict[int, int]:
+    try:
+        return {int(k): v for k, v in widths.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(f"{name} must map resolutions to widths, got {widths!r}") from None
+
+
+# --- layers ---------------------------------------------------------------------------------------
+# Equalized learning rate (ProGAN, used by MSG-GAN): weights are N(0, 1) and scaled at run time, so
+# Adam's per-parameter step sizes act the same on every layer.
+
+
+class EqLinear(nn.Module):
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+        self.scale = 1.0 / math.sqrt(in_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight * self.scale, self.bias)
+
+
+class EqConv2d(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int = 0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.scale = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
+        self.padding = padding
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
+
+
+def pixel_norm(x: Tensor, eps: float = 1e-8) -> Tensor:
+    """Normalise each pixel's feature vector to unit RMS (ProGAN)."""
+    return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + eps)
+
+
+def lrelu(x: Tensor) -> Tensor:
+    return F.leaky_relu(x, 0.2)
+
+
+def normalize_text(text: Tensor) -> Tensor:
+    """Unit-norm embeddings rescaled to unit variance per dimension, whatever the encoder's scale."""
+    return F.normalize(text.float(), dim=-1) * math.sqrt(text.shape[-1])
+
+
+def minibatch_stddev(x: Tensor, group_size: int) -> Tensor:
+    """Append the mean standard deviation over groups of samples as one feature map (ProGAN)."""
+    n, c, h, w = x.shape
+    g = math.gcd(group_size, n)  # groups must tile the batch; fall back to smaller groups
+    y = x.float().reshape(g, n // g, c, h, w)
+    y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n // g,)
+    y = y.reshape(1, n // g, 1, 1, 1).expand(g, -1, 1, h, w).reshape(n, 1, h, w)
+    return torch.cat([x, y.to(x.dtype)], dim=1)
+
+
+# --- generator ------------------------------------------------------------------------------------
+
+
+class TextConditioning(nn.Module):
+    """Text embedding -> code of ``cond_dim``; with ``cond_aug`` a Gaussian (mu, log-variance) as in StackGAN."""
+
+    def __init__(self, text_dim: int, cond_dim: int, cond_aug: bool):
+        super().__init__()
+        self.cond_aug = cond_aug
+        self.proj = EqLinear(text_dim, cond_dim * (2 if cond_aug else 1))
+
+    def stats(self, text: Tensor) -> tuple[Tensor, Tensor]:
+        """(mu, logvar) of the code; logvar is zeros without conditioning augmentation."""
+        h = self.proj(normalize_text(text))
+        if not self.cond_aug:
+            return h, torch.zeros_like(h)
+        mu, logvar = h.chunk(2, dim=1)
+        return mu, logvar
+
+    def forward(self, text: Tensor, noise: Tensor | None = None) -> Tensor:
+        mu, logvar = self.stats(text)
+        if noise is None or not self.cond_aug:
+            return mu  # inference uses the mean code: same text, same face for a seed
+        return mu + noise * torch.exp(0.5 * logvar)
+
+
+class GBlock(nn.Module):
+    """x2 nearest upsampling, then two 3x3 convs, each followed by LeakyReLU and pixel norm."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv1 = EqConv2d(in_channels, out_channels, 3, padding=1)
+        self.conv2 = EqConv2d(out_channels, out_channels, 3, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        x = pixel_norm(lrelu(self.conv1(x)))
+        return pixel_norm(lrelu(self.conv2(x)))
+
+
+class Generator(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="t2f-msggan",
+    tags=["text-to-image", "gan", "face-generation", "msg-gan"],
+    pipeline_tag="text-to-image",
+    license="other",
+):
+    """(z, text embedding) -> list of RGB images at 4, 8, ..., resolution."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config.channels
+        self.cond = TextConditioning(config.text_dim, config.cond_dim, config.cond_aug)
+        self.fc = EqLinear(config.z_dim + config.cond_dim, c[4] * 16)
+        self.conv4 = EqConv2d(c[4], c[4], 3, padding=1)
+        res = config.resolutions
+        self.blocks = nn.ModuleList(GBlock(c[r // 2], c[r]) for r in res[1:])
+        self.to_rgb = nn.ModuleList(EqConv2d(c[r], 3, 1) for r in res)
+
+    def forward(self, z: Tensor, text: Tensor, cond_noise: Tensor | None = None) -> list[Tensor]:
+        """z: (N, z_dim), text: (N, text_dim), cond_noise: (N, cond_dim) or None for the mean code."""
+        assert z.shape[1] == self.config.z_dim and text.shape[1] == self.config.text_dim, (z.shape, text.shape)
+        code = self.cond(text, cond_noise)
+        x = self.fc(torch.cat([z, code.to(z.dtype)], dim=1)).view(z.shape[0], -1, 4, 4)
+        x = pixel_norm(lrelu(x))
+        x = pixel_norm(lrelu(self.conv4(x)))
+        images = [self.to_rgb[0](x)]
+        for block, to_rgb in zip(self.blocks, self.to_rgb[1:]):
+            x = block(x)
+            images.append(to_rgb(x))
+        return images
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | Path,
+        *,
+        force_download: bool = False,
+        token: str | bool | None = None,
+        cache_dir: str | Path | None = None,
+        local_files_only: bool = False,
+        revision: str | None = None,
+    ) -> Generator:
+        """Load a generator from a weights folder or a Hub repo id (config.json + model.safetensors).
+
+        Replaces the mixin's loader, which parses config.json unchecked, accepts missing weights and
+        falls back to pickles: this one goes through :mod:`t2f.hub`, strict, safetensors only, with
+        errors that name the file and what is wrong with it.
+        """
+        from t2f.hub import load_generator, resolve_weights
+
+        folder = resolve_weights(
+            pretrained_model_name_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            local_files_only=local_files_only,
+            token=token,
+        )
+        return load_generator(folder)
+
+
+# --- discriminator --------------------------------------------------------------------------------
+
+
+class DBlock(nn.Module):
+    """Two 3x3 convs (the second changes width) with LeakyReLU, then 2x2 average pooling."""
+
+    def __init__(self, in_channels: int, mid_channels: int, out_channels: int):
+        super().__init__()
+        self.conv1 = EqConv2d(in_channels, mid_channels, 3, padding=1)
+        self.conv2 = EqConv2d(mid_channels, out_channels, 3, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = lrelu(self.conv2(lrelu(self.conv1(x))))
+        return F.avg_pool2d(x, 2)
+
+
+class Discriminator(nn.Module):
+    """MSG-GAN discriminator: reads every scale, highest first, concatenating each image with the
+    features of its resolution ("simple" combine); minibatch stddev and a projection term at the end.
+
+    The text enters as a projection (score = psi(h) + <W t, h>) rather than by concatenation: it is
+    the stronger conditioning for class/attribute GANs (Miyato & Koyama 2018), and it lets the
+    matching-aware term score a real image against a second, mismatched text without another pass.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config.d_channels
+        res = config.resolutions[::-1]  # highest first
+        self.from_rgb = EqConv2d(3, c[res[0]], 1)
+        # Block at resolution r reads its features (plus the image of that scale below the top) and
+        # writes features at r / 2.
+        self.blocks = nn.ModuleList(
+            DBlock(c[r] + (3 if i > 0 else 0), c[r], c[r // 2]) for i, r in enumerate(res[:-1])
+        )
+        self.final_conv = EqConv2d(c[4] + 3 + 1, c[4], 3, padding=1)
+        self.final_dense = EqConv2d(c[4], c[4], 4)  # 4x4 -> 1x1
+        self.out = EqLinear(c[4], 1)
+        self.text_proj = EqLinear(config.text_dim, c[4])
+
+    def forward(self, images: list[Tensor], text: Tensor) -> Tensor:
+        """images: list ordered smallest first; text: (N, text_dim) or (K, N, text_dim).
+
+        Returns scores of shape (N,) or (K, N): one row per text set, from one pass over the images.
+        """
+        assert len(images) == len(self.config.resolutions), f"expected {len(self.config.resolutions)} scales"
+        images = images[::-1]
+        x = lrelu(self.from_rgb(images[0]))
+        for i, block in enumerate(self.blocks):
+            if i > 0:
+                x = torch.cat([x, images[i].to(x.dtype)], dim=1)
+            x = block(x)
+        x = torch.cat([x, images[-1].to(x.dtype)], dim=1)
+        x = minibatch_stddev(x, self.config.mbstd_group)
+        x = lrelu(self.final_conv(x))
+        h = lrelu(self.final_dense(x)).flatten(1).float()  # (N, C)
+        projection = (self.text_proj(normalize_text(text)) * h).sum(dim=-1)
+        return self.out(h).squeeze(1) + projection
+
+
+def downsample_pyramid(image: Tensor, num_scales: int) -> list[Tensor]:
+    """Average-pool a (N, 3, R, R) batch into every scale, smallest first (MSG-GAN's real inputs)."""
+    pyramid = [image]
+    for _ in range(num_scales - 1):
+        pyramid.append(F.avg_pool2d(pyramid[-1], 2))
+    return pyramid[::-1]
