@@ -1,0 +1,245 @@
+"""Training on tiny synthetic CelebA folders: fit, resume, signals, bad data, export, two processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import CELEBA_10K, REPO
+from synthetic import make_celeba
+from t2f import TextToFace
+from t2f.model import ModelConfig
+from t2f.text import get_text_encoder
+from train import checkpoint
+from train.__main__ import main as train_main
+from train.config import SAMPLE_PROMPTS, TrainConfig
+from train.data import face_crop_box, load_face, load_pack, prepare_pack, scan_celeba
+from train.loop import fit
+
+SMALL = {4: 16, 8: 16, 16: 8, 32: 8}
+
+
+def small_config(**overrides) -> TrainConfig:
+    """A 32 px model and a batch of 8: a step takes tens of milliseconds on the CPU."""
+    model = ModelConfig(resolution=32, channels=SMALL, d_channels=SMALL, z_dim=16, cond_dim=16)
+    values = dict(model=model, batch_size=8, total_kimg=0.08, num_workers=0, channels_last=False, log_every=1, keep_checkpoints=2)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def write_config(path: Path, cfg: TrainConfig) -> Path:
+    path.write_text(json.dumps(cfg.to_dict()))
+    return path
+
+
+@pytest.fixture(scope="session")
+def syn_data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("celeba")
+    make_celeba(folder, 40)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def syn_pack(syn_data, tmp_path_factory) -> Path:
+    return prepare_pack(syn_data, tmp_path_factory.mktemp("cache"), get_text_encoder(), resolution=32, captions_per_image=2, prompts=list(SAMPLE_PROMPTS[:2]))
+
+
+def params(state: dict) -> dict[str, torch.Tensor]:
+    return {f"{net}.{k}": v for net in ("G", "D", "G_ema") for k, v in state["models"][net].items()}
+
+
+def test_pack_is_cached_and_keyed(syn_data, syn_pack, tmp_path):
+    pack = load_pack(syn_pack)
+    assert len(pack) == 36  # ids 10, 20, 30, 40 are held out
+    assert pack.embeddings.shape == (36, 2, 384) and pack.embeddings.dtype == torch.float16
+    assert pack.decode_all().shape == (36, 3, 32, 32)
+    encoder = get_text_encoder()
+    again = prepare_pack(syn_data, syn_pack.parent, encoder, resolution=32, captions_per_image=2, prompts=list(SAMPLE_PROMPTS[:2]))
+    assert again == syn_pack  # same inputs: the cached pack
+    other = prepare_pack(syn_data, syn_pack.parent, encoder, resolution=32, captions_per_image=1, prompts=list(SAMPLE_PROMPTS[:2]))
+    assert other != syn_pack  # a setting it depends on changed: a new pack
+
+
+def test_fit_learns_and_writes_run(syn_pack, tmp_path):
+    cfg = small_config(total_kimg=0.32)  # 40 steps
+    result = fit(cfg, syn_pack, tmp_path / "run")
+    run = result.run
+    assert result.step == 40 and result.stopped_by == "total_kimg"
+    assert (run / "samples" / "progress.png").is_file() and (run / "config.json").is_file()
+    assert any((run / "tensorboard").iterdir())
+    record = json.loads((run / "training_record.json").read_text())
+    assert record["images_seen"] == 320 and record["steps"] == 40
+    # The discriminator learns to separate real from fake: its loss falls from the initial ~2.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    d_loss = [e.value for e in events.Scalars("loss/d_adv")]
+    assert len(d_loss) == 40
+    assert sum(d_loss[-10:]) / 10 < sum(d_loss[:10]) / 10 - 0.2
+
+
+def test_resume_is_bitwise_identical(syn_pack, tmp_path):
+    straight = fit(small_config(total_kimg=0.096), syn_pack, tmp_path / "a")  # 12 steps
+    fit(small_config(total_kimg=0.048), syn_pack, tmp_path / "b")  # 6 steps, then resume to 12
+    resumed = fit(small_config(total_kimg=0.096), syn_pack, tmp_path / "b", resume=True)
+    assert straight.step == resumed.step == 12
+    a = checkpoint.load_checkpoint(straight.checkpoint)
+    b = checkpoint.load_checkpoint(resumed.checkpoint)
+    for name, tensor in params(a).items():
+        assert torch.equal(tensor, params(b)[name]), name
+    assert a["models"]["opt_g"]["state"][0]["exp_avg"].equal(b["models"]["opt_g"]["state"][0]["exp_avg"])
+    assert len(checkpoint.list_checkpoints(tmp_path / "b")) == 2  # keep_checkpoints
+
+
+def test_streaming_loader_gives_the_same_batches(syn_pack, tmp_path):
+    """Data too big for the device streams through a DataLoader: same order, same training."""
+    on_device = fit(small_config(total_kimg=0.032, data_placement="device"), syn_pack, tmp_path / "a")
+    streamed = fit(small_config(total_kimg=0.032, data_placement="stream"), syn_pack, tmp_path / "b")
+    a, b = (checkpoint.load_checkpoint(r.checkpoint) for r in (on_device, streamed))
+    assert all(torch.equal(v, params(b)[k]) for k, v in params(a).items())
+
+
+def test_fit_refuses_to_overwrite_and_checks_resume(syn_pack, tmp_path):
+    fit(small_config(total_kimg=0.016), syn_pack, tmp_path / "run")
+    with pytest.raises(FileExistsError, match="--resume"):
+        fit(small_config(total_kimg=0.016), syn_pack, tmp_path / "run")
+    with pytest.raises(ValueError, match="lr_g"):
+        fit(small_config(total_kimg=0.032, lr_g=0.1), syn_pack, tmp_path / "run", resume=True)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        fit(small_config(), syn_pack, tmp_path / "empty", resume=True)
+
+
+def test_sigterm_leaves_a_loadable_checkpoint(syn_pack, tmp_path):
+    config = write_config(tmp_path / "cfg.json", small_config(total_kimg=1000))
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "train", "fit", "--pack", str(syn_pack), "--out", str(run), "--config", str(config)],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while not (run / "samples").is_dir() and time.time() < deadline:  # the first snapshot: training started
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "SIGTERM" in err
+    saved = checkpoint.latest_checkpoint(run)
+    state = checkpoint.load_checkpoint(saved)  # weights_only=True
+    assert state["step"] > 0 and set(state["models"]) == {"G", "D", "G_ema", "augment", "opt_g", "opt_d"}
+
+
+def test_max_minutes_stops_cleanly(syn_pack, tmp_path):
+    result = fit(small_config(total_kimg=1000, max_minutes=0.05), syn_pack, tmp_path / "run")
+    assert result.stopped_by == "max_minutes" and checkpoint.latest_checkpoint(result.run) == result.checkpoint
+
+
+def test_bad_data_is_skipped_and_counted(tmp_path):
+    make_celeba(tmp_path, 12)
+    images = tmp_path / "img_align_celeba"
+    (images / "000001.jpg").write_bytes((images / "000001.jpg").read_bytes()[:300])  # truncated
+    (images / "000002.jpg").write_bytes(b"not a jpeg at all")
+    (images / "999999.jpg").write_bytes((images / "000003.jpg").read_bytes())  # no attribute row
+    (images / "000004.jpg").unlink()  # attribute row without image
+    with pytest.warns(UserWarning) as caught:
+        path = prepare_pack(tmp_path, tmp_path / "cache", get_text_encoder(), resolution=32, captions_per_image=1)
+    text = " ".join(str(w.message) for w in caught)
+    assert "1 attribute rows without an image" in text and "1 images without an attribute row" in text
+    assert "2 unreadable or truncated images" in text
+    assert len(load_pack(path)) == 12 - 1 - 1 - 2  # 10 is held out, 4 missing, 1 and 2 unreadable
+
+
+def test_folder_without_usable_images_is_a_clear_error(tmp_path):
+    make_celeba(tmp_path, 3)
+    for p in (tmp_path / "img_align_celeba").iterdir():
+        p.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="could be read"), pytest.warns(UserWarning, match="3 unreadable"):
+        prepare_pack(tmp_path, tmp_path / "cache", get_text_encoder(), resolution=32)
+    with pytest.raises(ValueError, match="not a CelebA folder"):
+        scan_celeba(tmp_path / "img_align_celeba")
+
+
+def test_cli_fit_export_and_load(syn_data, syn_pack, tmp_path):
+    config = write_config(tmp_path / "cfg.json", small_config(total_kimg=0.016))
+    run, weights = tmp_path / "run", tmp_path / "weights"
+    cache = syn_pack.parent
+    code = train_main(["fit", "--data", str(syn_data), "--cache", str(cache), "--out", str(run), "--config", str(config)])
+    assert code == 0
+    assert train_main(["export", "--run", str(run), "--out", str(weights)]) == 0
+    assert {"model.safetensors", "config.json", "README.md", "progress.png", "training_record.json"} <= {p.name for p in weights.iterdir()}
+    pipe = TextToFace.from_pretrained(weights)
+    out = pipe("a smiling woman with blond hair", seed=3)
+    assert sorted(out.images) == [4, 8, 16, 32]
+    # The exported weights are the EMA generator's, in float16.
+    state = checkpoint.load_checkpoint(checkpoint.latest_checkpoint(run))
+    ema = state["models"]["G_ema"]
+    for name, tensor in pipe.generator.state_dict().items():
+        assert torch.allclose(tensor, ema[name].half().float()), name
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert train_main(["fit", "--data", str(tmp_path), "--out", str(tmp_path / "run")]) == 2
+    assert "not a CelebA folder" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"batch_size": 0}')
+    assert train_main(["fit", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--config", str(bad)]) == 2
+    assert "batch_size must be a positive integer" in capsys.readouterr().err
+
+
+def test_two_processes_average_gradients(syn_pack, tmp_path):
+    """torchrun with 2 CPU processes (gloo): both end with the same parameters, rank 0 writes the run."""
+    config = write_config(tmp_path / "cfg.json", small_config(total_kimg=0.048))
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           str(Path(__file__).parent / "ddp_worker.py"), str(syn_pack), str(run), str(config)]  # fmt: skip
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
+    checks = json.loads((run / "ddp_check.json").read_text())
+    assert checks["world"] == 2 and checks["steps"] == 6
+    assert checks["max_param_difference"] == 0.0
+
+
+def test_augmentation_keeps_scales_consistent():
+    from t2f.model import downsample_pyramid
+    from train.augment import Augment
+
+    torch.manual_seed(0)
+    # A smooth picture (as faces are at these scales), so pooling and resampling agree up to blur.
+    image = torch.nn.functional.interpolate(torch.rand(4, 3, 4, 4) * 2 - 1, size=32, mode="bilinear")
+    pyramid = downsample_pyramid(image, 4)
+    for ops in (("flip",), ("color",), ("translation",), ("cutout",)):
+        out = Augment(ops, p=1.0)(pyramid, torch.Generator().manual_seed(1))
+        assert [x.shape for x in out] == [x.shape for x in pyramid]
+        assert not torch.equal(out[-1], pyramid[-1]), ops
+        # The 16 px scale of the augmented pyramid shows what pooling the augmented 32 px image shows.
+        pooled = torch.nn.functional.avg_pool2d(out[-1], 2)
+        assert (out[-2] - pooled).abs().mean() < 0.25 * (pyramid[-2] - pyramid[-2].roll(5, -1)).abs().mean(), ops
+
+
+@pytest.mark.skipif(not CELEBA_10K.is_dir(), reason="../shared/data/celeba-10k is not on this machine")
+def test_real_celeba_folder_counts_and_crops():
+    index = scan_celeba(CELEBA_10K)
+    assert len(index.records) == 10_000
+    assert len(index.split("train")) == 9_000 and len(index.split("test")) == 1_000
+    assert all(int(r.file[:6]) % 10 == 0 for r in index.split("test"))
+    assert face_crop_box(178, 218) == (15, 47, 163, 195)
+    assert face_crop_box(89, 109) == (8, 24, 82, 98)
+    sizes = set()
+    for record in index.records[:20]:
+        face = load_face(CELEBA_10K / "img_align_celeba" / record.file, 128)
+        assert face.size == (128, 128)
+        sizes.add(face.size)
+    male = sum(r.attributes[20] for r in index.records)
+    assert 3_000 < male < 6_000  # CelebA is about 42% male

@@ -1,0 +1,505 @@
+"""``python -m train evaluate``: how real the faces look, how well they follow the text, how varied
+they are, and how long that took to measure.
+
+Everything is measured on the held-out split of a CelebA folder (``train.data``), for N held-out
+images drawn with ``--seed`` (all of them when N is at least the split's size):
+
+- **Generated faces**: one per held-out image, from that image's own caption
+  (``t2f.captions.caption(attributes, seed=s)``) and noise seed ``s``, where ``s = seed * 1000003 +``
+  the image's position in the held-out split: the same image gets the same caption and noise whatever N.
+- **Realism**: FID and KID (``train.metrics``, Inception-v3) between the generated faces and the
+  held-out faces at the model's resolution R (face crop of ``train.data``, Lanczos to R) and at R/2
+  (the generator's own R/2 output against the held-out faces average-pooled 2x2, as the training data
+  for that scale is made). Floor: the same N held-out faces against N training faces drawn with the
+  seed: real against real at the same N, so it carries the same small-sample bias as the model's number
+  (two halves of the held-out split would be compared at N/2, with a larger bias).
+- **Text adherence**: the project's attribute classifier (``train.classifier``) reads each face. The
+  *claims* of a caption are the attribute values it states (:func:`caption_claims`): ``Male`` and
+  ``Young`` always (man/woman, young/older), ``No_Beard`` = 0 when it mentions a beard, and every other
+  present attribute it mentions (all of them, except hair colour, hair style and bangs on a bald head).
+  A claim is *found* when the classifier's probability is >= 0.5 for a claimed 1 and < 0.5 for a claimed
+  0. Adherence of a face = share of its caption's claims found; reported as the mean over faces and,
+  per claim (e.g. ``Eyeglasses``, ``not Male``), as the share found. Ceiling: the held-out real faces
+  with their own captions' claims. Floor: the generated faces scored against another image's claims
+  (a random derangement), i.e. faces generated from shuffled captions.
+- **Diversity**: for D fixed descriptions (the captions of the first D sampled held-out images), K faces
+  each from K noise seeds; the mean pairwise distance between their classifier features (L2-normalised,
+  Euclidean, so in [0, 2]), averaged over descriptions. Reference: for each description, the K held-out
+  real faces whose 37 attribute labels are closest (Hamming) to the description's image, itself
+  included: real faces that fit the same description. Also reported: mean pairwise distance over all N
+  generated faces and over all N real ones (mode collapse across descriptions).
+- **Speed**: seconds per phase and in total.
+
+The report (JSON, ``summary`` holding the headline numbers) goes to ``--out`` and its markdown beside
+it; when ``--out`` is ``evaluation.json`` in an exported weights folder, that folder's model card is
+rewritten with the numbers. ``--readme README.md`` replaces README's results block.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from t2f.captions import (
+    ATTRIBUTES,
+    EXCLUDED,
+    HAIR_COLOURS,
+    HAIR_STYLES,
+    as_attribute_dict,
+    caption,
+)
+from train.classifier import DEFAULT_PATH as DEFAULT_CLASSIFIER
+from train.classifier import (
+    AttributeClassifier,
+    accuracy_table,
+    attribute_labels,
+    load_classifier,
+    load_labelled_faces,
+)
+from train.data import HELD_OUT, CelebAIndex, scan_celeba
+from train.metrics import as_float, fid, kid
+
+REPORT_FORMAT = "t2f-evaluation-1"
+# FID moves < 5% between seeds at this N: on celeba-10k the real-vs-real FID at N = 500 (the hardest
+# case: the smallest FID) moved 1.8% on average and 4.1% at most between two seeds (5 pairs; 300:
+# 2.6% / 4.8%, 200: 3.9% / 6.0%; bench/eval_sample_size.py). And 6N Inception passes fit the CPU.
+DEFAULT_N = 500
+DIVERSITY_DESCRIPTIONS = 16
+DIVERSITY_SEEDS = 8
+SEED_STRIDE = 1_000_003
+README_START, README_END = "<!-- evaluation:start -->", "<!-- evaluation:end -->"
+
+# texts, noise seeds -> the generator's images smallest scale first, (N, 3, r, r) in [-1, 1]
+Generate = Callable[[list[str], list[int]], list[Tensor]]
+# faces (N, 3, r, r), uint8 or float in [-1, 1] -> features (N, D); may carry an ``info`` dict
+Features = Callable[[Tensor], np.ndarray]
+
+
+# --- text adherence ---------------------------------------------------------------------------------
+
+
+def caption_claims(attributes: Mapping[str, object] | Sequence[object]) -> dict[str, int]:
+    """{attribute: value} that every caption of these attributes states (see the module docstring)."""
+    a = as_attribute_dict(attributes)
+    hidden_by_bald = set(HAIR_COLOURS) | set(HAIR_STYLES) | {"Bangs"}
+    claims = {"Male": int(a["Male"]), "Young": int(a["Young"])}
+    if not a["No_Beard"]:
+        claims["No_Beard"] = 0
+    for name in ATTRIBUTES:
+        if name in EXCLUDED or name in claims or name == "No_Beard" or not a[name]:
+            continue
+        if not (a["Bald"] and name in hidden_by_bald):
+            claims[name] = 1
+    return claims
+
+
+def claim_label(attribute: str, value: int) -> str:
+    """How a claim is named in reports: ``Eyeglasses``, ``not Male``."""
+    return attribute if value else f"not {attribute}"
+
+
+def claim_matrix(attribute_rows: Sequence[Sequence[int]], attributes: Sequence[str]) -> tuple[Tensor, Tensor]:
+    """Claims of many captions as (values, mask), both (N, A) over ``attributes`` (the classifier's)."""
+    values = torch.zeros(len(attribute_rows), len(attributes))
+    mask = torch.zeros(len(attribute_rows), len(attributes), dtype=torch.bool)
+    column = {name: i for i, name in enumerate(attributes)}
+    for row, attrs in enumerate(attribute_rows):
+        for name, value in caption_claims(attrs).items():
+            values[row, column[name]], mask[row, column[name]] = value, True
+    return values, mask
+
+
+def adherence(probs: Tensor, values: Tensor, mask: Tensor, attributes: Sequence[str]) -> dict:
+    """Share of each face's claims found by the classifier (mean over faces), and per claim label."""
+    found = ((probs >= 0.5).float() == values) & mask
+    per_face = found.sum(1) / mask.sum(1).clamp(min=1)
+    per_claim = {}
+    for i, name in enumerate(attributes):
+        for value in (1, 0):
+            rows = mask[:, i] & (values[:, i] == value)
+            if rows.any():
+                per_claim[claim_label(name, value)] = {"found": float(found[rows, i].float().mean()), "claims": int(rows.sum())}
+    return {"mean": float(per_face[mask.any(1)].mean()), "claims": int(mask.sum()), "per_claim": per_claim}
+
+
+def derangement(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A random permutation with no fixed point (one cycle through a random order): partner[i] != i."""
+    if n < 2:
+        raise ValueError(f"shuffling captions needs at least 2 faces, got {n}")
+    order = rng.permutation(n)
+    partner = np.empty(n, dtype=np.int64)
+    partner[order] = np.roll(order, -1)
+    return partner
+
+
+# --- diversity --------------------------------------------------------------------------------------
+
+
+def mean_pairwise_distance(features: Tensor) -> float:
+    """Mean Euclidean distance between the L2-normalised rows, over all pairs i < j."""
+    x = F.normalize(features.double(), dim=1)
+    n = len(x)
+    if n < 2:
+        raise ValueError("a pairwise distance needs at least 2 faces")
+    return float(torch.pdist(x).sum() / (n * (n - 1) / 2))
+
+
+def nearest_by_attributes(labels: Tensor, index: int, k: int) -> Tensor:
+    """Indices of the k rows of 0/1 ``labels`` closest in Hamming distance to row ``index`` (itself first)."""
+    distance = (labels - labels[index]).abs().sum(1)
+    distance[index] = -1  # the description's own image comes first
+    return torch.sort(distance, stable=True).indices[:k]
+
+
+def diversity(generated_groups: list[Tensor], real_features: Tensor, real_labels: Tensor, anchors: list[int], generated_all: Tensor) -> dict:
+    """See the module docstring; ``generated_groups[d]`` holds the features of description d's K faces,
+    ``anchors[d]`` the position of its image among the real rows."""
+    k = len(generated_groups[0])
+    generated = float(np.mean([mean_pairwise_distance(g) for g in generated_groups]))
+    real = float(np.mean([mean_pairwise_distance(real_features[nearest_by_attributes(real_labels, a, k)]) for a in anchors]))
+    return {
+        "descriptions": len(generated_groups),
+        "seeds": k,
+        "same_description": {"generated": generated, "real": real, "ratio": generated / real if real else None},
+        "all_faces": {"generated": mean_pairwise_distance(generated_all), "real": mean_pairwise_distance(real_features)},
+    }
+
+
+# --- the whole evaluation ---------------------------------------------------------------------------
+
+
+def sample_records(index: CelebAIndex, n: int, seed: int) -> tuple[list[int], list[int]]:
+    """Positions (sorted) of N held-out records, and of N training records for the real-vs-real floor."""
+    held, train = index.split(HELD_OUT), index.split("train")
+    if n < 2:
+        raise ValueError(f"n must be at least 2, got {n}")
+    if len(held) < 2 or len(train) < 2:
+        raise ValueError(f"{index.root} needs at least 2 held-out and 2 training images, has {len(held)} and {len(train)}")
+    n = min(n, len(held), len(train))
+    rng = np.random.default_rng(seed)
+    chosen = range(len(held)) if n == len(held) else rng.choice(len(held), n, replace=False)
+    floor = rng.choice(len(train), n, replace=False)
+    return sorted(int(i) for i in chosen), sorted(int(i) for i in floor)
+
+
+def generate_batched(generate: Generate, texts: list[str], seeds: list[int], batch_size: int) -> tuple[Tensor, Tensor]:
+    """The generator's two largest scales, (N, 3, R, R) and (N, 3, R/2, R/2), float in [-1, 1]."""
+    full, half = [], []
+    for i in range(0, len(texts), batch_size):
+        images = generate(texts[i : i + batch_size], seeds[i : i + batch_size])
+        full.append(images[-1].float().cpu())
+        half.append(images[-2].float().cpu())
+    return torch.cat(full), torch.cat(half)
+
+
+def halve(images: Tensor) -> Tensor:
+    """Real faces at R -> R/2 by 2x2 average pooling, float in [-1, 1] (as downsample_pyramid does)."""
+    return F.avg_pool2d(as_float(images), 2)
+
+
+def realism(features: Features, generated: Tensor, generated_half: Tensor, real: Tensor, floor: Tensor, seed: int) -> dict:
+    """FID and KID at R and R/2, each with its real-vs-real floor, and the seconds of both steps."""
+    start = time.perf_counter()
+    sets = {"generated": (generated, generated_half), "real": (real, halve(real)), "floor": (floor, halve(floor))}
+    feats = {name: (features(full), features(half)) for name, (full, half) in sets.items()}
+    seconds = {"inception": time.perf_counter() - start}
+    start = time.perf_counter()
+    out = {}
+    for j, res in enumerate((real.shape[-1], real.shape[-1] // 2)):
+        real_f, gen_f, floor_f = feats["real"][j], feats["generated"][j], feats["floor"][j]
+        subset = max(2, min(1000, len(real_f) // 2))
+        kid_mean, kid_std = kid(gen_f, real_f, subset_size=subset, seed=seed)
+        floor_kid, floor_kid_std = kid(floor_f, real_f, subset_size=subset, seed=seed)
+        out[str(res)] = {
+            "fid": fid(gen_f, real_f),
+            "fid_floor": fid(floor_f, real_f),
+            "kid": kid_mean,
+            "kid_std": kid_std,
+            "kid_floor": floor_kid,
+            "kid_floor_std": floor_kid_std,
+            "kid_subset_size": subset,
+        }
+    seconds["fid_kid"] = time.perf_counter() - start
+    return {"scales": out, "seconds": seconds}
+
+
+def evaluate(
+    generate: Generate,
+    data: str | Path,
+    classifier: AttributeClassifier,
+    features: Features,
+    *,
+    resolution: int,
+    n: int = DEFAULT_N,
+    seed: int = 0,
+    batch_size: int = 64,
+    diversity_descriptions: int = DIVERSITY_DESCRIPTIONS,
+    diversity_seeds: int = DIVERSITY_SEEDS,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict:
+    """Run the whole evaluation (see the module docstring) for a generator of ``resolution`` px faces
+    and return the report dict."""
+    t0 = time.perf_counter()
+    seconds: dict[str, float] = {}
+    index = scan_celeba(data)
+    held, train = index.split(HELD_OUT), index.split("train")
+    chosen, floor_chosen = sample_records(index, n, seed)
+    start = time.perf_counter()
+    real, records = load_labelled_faces(index.root, [held[i] for i in chosen], resolution)
+    floor, _ = load_labelled_faces(index.root, [train[i] for i in floor_chosen], resolution)
+    seconds["load"] = time.perf_counter() - start
+    if len(records) < 2:
+        raise ValueError(f"{index.root}: fewer than 2 of the sampled held-out images could be read")
+    position = {r.file: i for i, r in enumerate(held)}
+    item_seeds = [seed * SEED_STRIDE + position[r.file] for r in records]
+    texts = [caption(r.attributes, seed=s) for r, s in zip(records, item_seeds)]
+
+    log(f"generating {len(texts)} faces")
+    start = time.perf_counter()
+    generated, generated_half = generate_batched(generate, texts, item_seeds, batch_size)
+    if generated.shape[-1] != resolution:
+        raise ValueError(f"the generator makes {generated.shape[-1]} px faces, not {resolution} px")
+    d = min(diversity_descriptions, len(texts))
+    div_texts = [t for t in texts[:d] for _ in range(diversity_seeds)]
+    div_seeds = [seed * SEED_STRIDE + len(held) + k for _ in range(d) for k in range(diversity_seeds)]
+    div_images, _ = generate_batched(generate, div_texts, div_seeds, batch_size)
+    seconds["generate"] = time.perf_counter() - start
+
+    log(f"Inception features of {3 * len(records)} faces at {resolution} and at {resolution // 2} px")
+    realism_report = realism(features, generated, generated_half, real, floor, seed)
+    seconds.update(realism_report.pop("seconds"))
+
+    log("attribute classifier")
+    start = time.perf_counter()
+    names = classifier.config.attributes
+    gen_probs, gen_feats = classifier.predict(generated)
+    real_probs, real_feats = classifier.predict(real)
+    _, div_feats = classifier.predict(div_images)
+    seconds["classifier"] = time.perf_counter() - start
+    values, mask = claim_matrix([r.attributes for r in records], names)
+    partner = torch.from_numpy(derangement(len(records), np.random.default_rng(seed)))
+    groups = list(div_feats.split(diversity_seeds))
+    seconds["total"] = time.perf_counter() - t0
+
+    info = getattr(features, "info", {"network": type(features).__name__})
+    return {
+        "format": REPORT_FORMAT,
+        "data": str(Path(data).resolve()),
+        "split": f"{HELD_OUT} ({len(held)} images), floor from train ({len(train)} images)",
+        "n": len(records),
+        "n_requested": n,
+        "seed": seed,
+        "resolution": resolution,
+        "realism": {
+            **realism_report,
+            "network": info,
+            "images": {"generated": len(generated), "real": len(real), "floor": len(floor)},
+            "crop": "train.data face square (148/178 of the width, centred at 121/218 of the height), Lanczos "
+            "to R (smaller crops are upscaled)",
+            "resize": "R/2: generator's own R/2 output vs real faces average-pooled 2x2; Inception: 8-bit levels, "
+            "TF1 bilinear to 299",
+            "floor": "held-out real vs N training faces drawn with the seed (same N, same bias)",
+            "kid": "unbiased MMD^2, cubic polynomial kernel (x.y/2048 + 1)^3, mean and std over 100 subsets of "
+            "min(1000, N/2) faces",
+        },
+        "adherence": {
+            "threshold": 0.5,
+            "generated": adherence(gen_probs, values, mask, names),
+            "real": adherence(real_probs, values, mask, names),
+            "shuffled": adherence(gen_probs[partner], values, mask, names),
+        },
+        "diversity": diversity(groups, real_feats, attribute_labels(records, names), list(range(d)), gen_feats),
+        "classifier": {"attributes": list(names)},
+        "seconds": {k: round(v, 1) for k, v in seconds.items()},
+    }
+
+
+def summarize(report: dict) -> dict:
+    """The headline numbers, flat {name: value}: what README and the model card show."""
+    r = report["resolution"]
+    scales = report["realism"]["scales"]
+    a, div = report["adherence"], report["diversity"]["same_description"]
+    summary: dict[str, object] = {"Held-out images (N)": report["n"]}
+    for res in (str(r), str(r // 2)):
+        s = scales[res]
+        summary[f"FID {res}px"] = s["fid"]
+        summary[f"FID {res}px, real vs real (floor)"] = s["fid_floor"]
+        summary[f"KID {res}px (x1000)"] = 1000 * s["kid"]
+    summary["Text adherence"] = a["generated"]["mean"]
+    summary["Text adherence, real faces (ceiling)"] = a["real"]["mean"]
+    summary["Text adherence, shuffled captions (floor)"] = a["shuffled"]["mean"]
+    summary["Diversity, same description (generated / real)"] = div["ratio"]
+    accuracy = report["classifier"].get("held_out_balanced_accuracy")
+    if accuracy is not None:
+        summary["Classifier balanced accuracy (held-out)"] = accuracy
+    summary["FID network"] = report["realism"]["network"].get("package", report["realism"]["network"]["network"])
+    summary["Evaluation seconds"] = report["seconds"]["total"]
+    return summary
+
+
+# --- markdown ---------------------------------------------------------------------------------------
+
+
+def _f(value: float, digits: int = 3) -> str:
+    return f"{value:.{digits}f}"
+
+
+def results_markdown(report: dict) -> str:
+    """The report as markdown: realism, text adherence and diversity tables, the settings, and (folded)
+    adherence per claim and the classifier's held-out accuracy per attribute."""
+    r = report["resolution"]
+    realism_, scales, net = report["realism"], report["realism"]["scales"], report["realism"]["network"]
+    lines = [
+        (
+            f"Held-out CelebA faces, N = {report['n']}, seed {report['seed']}; each generated face comes from the "
+            "caption of one held-out image."
+        ),
+        "",
+        "| Scale | FID | FID real vs real (floor) | KID x1000 | KID x1000 floor |",
+        "|---|---|---|---|---|",
+    ]
+    for res in (str(r), str(r // 2)):
+        s = scales[res]
+        lines.append(
+            f"| {res} px | {_f(s['fid'], 2)} | {_f(s['fid_floor'], 2)} | {_f(1000 * s['kid'], 2)} ± {_f(1000 * s['kid_std'], 2)} "
+            f"| {_f(1000 * s['kid_floor'], 2)} ± {_f(1000 * s['kid_floor_std'], 2)} |"
+        )
+    a, div = report["adherence"], report["diversity"]
+    same, every = div["same_description"], div["all_faces"]
+    lines += [
+        "",
+        "| Text adherence: share of the caption's attributes found | Generated | Real faces (ceiling) | Shuffled captions (floor) |",
+        "|---|---|---|---|",
+        f"| mean over faces | **{_f(a['generated']['mean'])}** | {_f(a['real']['mean'])} | {_f(a['shuffled']['mean'])} |",
+        "",
+        "| Diversity: mean pairwise distance of classifier features | Generated | Real |",
+        "|---|---|---|",
+        f"| same description ({div['descriptions']} descriptions x {div['seeds']} faces) | **{_f(same['generated'])}** | {_f(same['real'])} |",
+        f"| all faces | {_f(every['generated'])} | {_f(every['real'])} |",
+        "",
+        f"FID/KID: {net['network']} ({net.get('package', 'stand-in')}), input: {net.get('input', '-')}. "
+        f"Images: {realism_['images']['generated']} generated, {realism_['images']['real']} held-out, "
+        f"{realism_['images']['floor']} training (floor). Crop: {realism_['crop']}. {realism_['resize']}. "
+        f"Floor: {realism_['floor']}. KID: {realism_['kid']}. Seconds: "
+        + ", ".join(f"{k} {v}" for k, v in report["seconds"].items())
+        + f", on {report.get('device', '?')}.",
+        "",
+        "<details><summary>Text adherence per claim (claims in brackets)</summary>",
+        "",
+        "| Claim | Generated | Real faces (ceiling) | Shuffled captions (floor) |",
+        "|---|---|---|---|",
+    ]
+    for label, g in a["generated"]["per_claim"].items():
+        cells = [_f(x["found"]) if x else "-" for x in (g, a["real"]["per_claim"].get(label), a["shuffled"]["per_claim"].get(label))]
+        lines.append(f"| {label} ({g['claims']}) | " + " | ".join(cells) + " |")
+    lines += ["", "</details>"]
+    accuracy = report["classifier"].get("held_out_accuracy")
+    if accuracy:
+        lines += [
+            "",
+            "<details><summary>Attribute classifier: accuracy on the held-out split</summary>",
+            "",
+            accuracy_table(accuracy),
+            "",
+            "</details>",
+        ]
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, report: dict) -> None:
+    """Replace the text between README's evaluation markers with :func:`results_markdown`."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{readme} has no {README_START} ... {README_END} block to put the results in")
+    block = f"{README_START}\n{results_markdown(report)}\n{README_END}"
+    readme.write_text(text[:start] + block + text[end + len(README_END) :], encoding="utf-8")
+
+
+# --- command line -----------------------------------------------------------------------------------
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from t2f.hub import DEFAULT_WEIGHTS_DIR
+    from t2f.pipeline import TextToFace
+    from train.export import EVALUATION_NAME
+    from train.metrics import InceptionFeatures
+
+    start = time.perf_counter()
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    # The cheap checks first: a missing classifier or optional package fails before any work.
+    classifier, classifier_meta = load_classifier(args.classifier, device)
+    features = InceptionFeatures(device)
+    local = Path(args.weights) if args.weights else DEFAULT_WEIGHTS_DIR
+    out = args.out or (local / EVALUATION_NAME if local.is_dir() else None)
+    if out is None:
+        raise ValueError("--out is needed when --weights is a Hub repo id")
+    pipe = TextToFace.from_pretrained(args.weights, device=device)
+
+    pipe.encode(["warm-up"])  # loads the text encoder: counted in setup, not in generation
+
+    def generate(texts: list[str], seeds: list[int]) -> list[Tensor]:
+        return pipe.generate(pipe.noise(seeds), pipe.encode(texts))
+
+    setup = time.perf_counter() - start
+    report = evaluate(
+        generate, args.data, classifier, features, resolution=pipe.config.resolution, n=args.n, seed=args.seed,
+        batch_size=args.batch_size, log=print,
+    )  # fmt: skip
+    report["weights"] = str(args.weights or DEFAULT_WEIGHTS_DIR)
+    on_gpu = torch.device(device).type == "cuda"
+    report["device"] = torch.cuda.get_device_name(device) if on_gpu else f"CPU (torch threads: {torch.get_num_threads()})"
+    report["seconds"] = {"setup": round(setup, 1), **report["seconds"], "total": round(time.perf_counter() - start, 1)}
+    report["classifier"].update(
+        file=str(args.classifier),
+        trained_on=classifier_meta.get("data"),
+        held_out_balanced_accuracy=classifier_meta.get("held_out_mean", {}).get("balanced_accuracy"),
+        held_out_accuracy=classifier_meta.get("held_out_accuracy"),
+    )
+    report["summary"] = summarize(report)
+    markdown = results_markdown(report)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    out.with_suffix(".md").write_text(markdown + "\n", encoding="utf-8")
+    print(markdown)
+    print(f"wrote {out} and {out.with_suffix('.md')}")
+    _refresh_model_card(out, report)
+    if args.readme:
+        update_readme(args.readme, report)
+        print(f"updated the results in {args.readme}")
+    return 0
+
+
+def _refresh_model_card(out: Path, report: dict) -> None:
+    """An exported weights folder's card shows its evaluation: rewrite it when the report lands there."""
+    from train.export import EVALUATION_NAME, GRID_NAME, RECORD_NAME
+    from train.model_card import write_model_card
+
+    folder = out.parent
+    if out.name != EVALUATION_NAME or not (folder / RECORD_NAME).is_file():
+        return
+    record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
+    card = write_model_card(folder, record, report, GRID_NAME if (folder / GRID_NAME).is_file() else None)
+    print(f"updated the model card {card}")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("evaluate", help="FID/KID, text adherence, diversity and speed of a model on held-out data")
+    p.add_argument("--weights", help="weights folder or Hub repo id (default: the bundled weights/)")
+    p.add_argument("--data", required=True, type=Path, help="CelebA-layout folder (its held-out split is used)")
+    p.add_argument("--n", type=int, default=DEFAULT_N, help=f"held-out images to compare with (default {DEFAULT_N})")
+    p.add_argument("--seed", type=int, default=0, help="captions, noise and image sample (default 0)")
+    p.add_argument("--out", type=Path, help="report JSON (default: evaluation.json in a local weights folder)")
+    p.add_argument("--classifier", type=Path, default=DEFAULT_CLASSIFIER, help=f"attribute classifier (default {DEFAULT_CLASSIFIER})")
+    p.add_argument("--readme", type=Path, help="also write the results into this README's evaluation block")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", help="e.g. cuda, cpu (default: cuda when present)")
+    p.set_defaults(func=run_evaluate)

@@ -1,0 +1,31 @@
+"""Loss terms as small pure functions of discriminator scores and tensors."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def ra_hinge_d(real: Tensor, fake: Tensor) -> Tensor:
+    """Relativistic average hinge loss of the discriminator (MSG-GAN): real should beat the average
+    fake by a margin of 1, and fake should lose to the average real by the same margin."""
+    return F.relu(1 - (real - fake.mean())).mean() + F.relu(1 + (fake - real.mean())).mean()
+
+
+def ra_hinge_g(real: Tensor, fake: Tensor) -> Tensor:
+    """The generator's side of :func:`ra_hinge_d`: the roles of real and fake swapped."""
+    return F.relu(1 + (real - fake.mean())).mean() + F.relu(1 - (fake - real.mean())).mean()
+
+
+def kl_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)), summed over dimensions and averaged over the batch
+    (conditioning augmentation's regulariser, StackGAN)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1).mean()
+
+
+def r1_penalty(scores: Tensor, inputs: list[Tensor]) -> Tensor:
+    """R1 (Mescheder et al. 2018): squared gradient norm of the real scores w.r.t. the real inputs,
+    summed over every scale the discriminator reads, averaged over the batch."""
+    grads = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
+    return sum(g.pow(2).sum(dim=(1, 2, 3)) for g in grads).mean()
