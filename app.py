@@ -1,0 +1,430 @@
+"""T2F-MSGGAN demo: describe a face, get it at every scale from 4x4 to 128x128.
+
+    python app.py        # http://127.0.0.1:7860; the same file is the Hugging Face Space's entry point
+
+Environment: T2F_WEIGHTS (a weights folder or a Hub repo id; default the bundled weights/ folder),
+GRADIO_SERVER_NAME (default 127.0.0.1), GRADIO_SERVER_PORT (default 7860), GRADIO_SHARE=True for a
+public share link (off unless asked). Gradio reads the last three itself.
+
+This file is UI wiring only: every face comes from :class:`t2f.TextToFace`. Importing it loads no
+weights and starts nothing; :func:`main` does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import gradio as gr
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from t2f import ModelConfig, TextToFace
+from t2f.captions import ATTRIBUTE_PHRASES
+from t2f.pipeline import check_seed
+
+MAX_DESCRIPTION_CHARS = 500
+DEFAULT_VARIATIONS = 8
+MAX_VARIATIONS = 16
+DEFAULT_GIF_STEPS = 24
+MAX_GIF_STEPS = 60
+GIF_FPS = 12
+GIF_MAX_AGE_S = 3600  # the app's copies of served GIFs; Gradio keeps its own cached copy
+# Random seeds stay below 2**53, the largest integer a browser's number box holds exactly, so the seed
+# shown is the seed used. Typed seeds may go up to 2**63 - 1 (exact through the API).
+BROWSER_SAFE_SEEDS = 2**53
+TOP_ATTRIBUTES = 5
+# Cosine similarity (all-MiniLM-L6-v2) above which a description counts as mentioning an attribute.
+# Measured: unrelated text ("asdf qwerty", "a red sports car", "banana", "hello", "a mountain") peaks at
+# 0.15-0.41; descriptions of faces ("a bald man" 0.82, "a man with a mustache" 0.79, "a smiling woman"
+# 0.65) and 200 training captions (lowest 0.44) score higher. A bare "a woman" scores 0.37: the
+# attributes only know gender as "a man" or not.
+CLOSE_SIMILARITY = 0.42
+CONCURRENCY = 2  # requests served at once; more only splits the CPU's cores between them
+QUEUE_SIZE = 64  # requests waiting beyond this are turned away instead of piling up
+
+EXAMPLES = [
+    "a smiling young woman with wavy blond hair",
+    "an old man with gray hair, glasses and a mustache",
+    "a young man with black hair, a goatee and a hat",
+    "a woman with straight brown hair, bangs and red lipstick",
+    "a bald man with a beard and bushy eyebrows",
+    "a chubby man with a double chin, smiling",
+]
+
+# Every scale is shown at one size; nearest-neighbour upscaling keeps 4x4 readable as 16 pixels.
+CSS = """
+.t2f-pixelated img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }
+#t2f-banner { border: 2px solid #d97706; border-radius: 8px; padding: 0 12px; background: #fffbeb; color: #78350f; }
+"""
+
+ABOUT = """
+**What it is.** T2F-MSGGAN turns a written description into a face. A sentence encoder
+(all-MiniLM-L6-v2) turns the description into a 384-number embedding; that embedding and random noise
+(picked by the seed) drive a conditional MSG-GAN generator, which draws the face at every scale from
+4×4 to 128×128 at once. The same description, seed and weights always give the same face.
+
+**What it was trained on.** The first 10,000 aligned photos of CelebA (celebrities; more than half of
+them only 89×109 pixels), cropped to the face at 128×128, each with descriptions written from CelebA's
+40 yes/no attributes. How long it trained (GPU-minutes) is in the model card (README).
+
+**Limits and biases.** The model only knows what those attributes describe: hair colour and style,
+beards, glasses, hats, makeup, smiling, "young" or not, "male" or not. Everything else in a description
+(eye colour, skin tone, emotions other than a smile, the background) is ignored or guessed; "What the
+model read" shows what it picked up. CelebA is mostly young, light-skinned celebrities photographed
+smiling, and labels gender as a binary: the faces follow that skew. Faces are small and often
+distorted; they are not photos of real people, but may look like someone. Do not use them to deceive.
+
+**Licence.** CelebA may be used for non-commercial research only; so may these weights and the faces
+they make.
+"""
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def load_pipeline(weights: str | None = None) -> TextToFace | str:
+    """The pipeline for ``weights`` (a folder or Hub repo id; None = the bundled weights/), or a message
+    saying why none could be loaded and how to fix it (the page shows it instead of failing to start)."""
+    try:
+        return TextToFace.from_pretrained(weights or None)
+    except (OSError, ValueError) as e:  # missing/corrupt files, bad repo id, offline Hub, no permission
+        return (
+            f"No model is loaded, so the demo cannot make faces: {e}. To fix it, train and export a model "
+            "into weights/ (see README), or set the T2F_WEIGHTS environment variable to a weights folder "
+            "or a Hugging Face Hub repo id, then restart the app."
+        )
+
+
+# --- input checks -------------------------------------------------------------------------------
+
+
+def _user_errors(handler: Callable) -> Callable:
+    """Show the pipeline's ValueErrors (bad seed, truncation, ...) in the page instead of a bare 'Error'."""
+
+    @functools.wraps(handler)
+    def wrapper(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
+
+    return wrapper
+
+
+def _description(text: object, name: str = "description") -> str:
+    """The description with whitespace collapsed; over MAX_DESCRIPTION_CHARS it is cut, with a warning."""
+    if not isinstance(text, str) or not text.strip():
+        raise gr.Error(f"The {name} is empty: describe a face, e.g. '{EXAMPLES[0]}'.")
+    text = " ".join(text.split())
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        gr.Warning(
+            f"The {name} has {len(text)} characters; only the first {MAX_DESCRIPTION_CHARS} are used."
+        )
+        text = text[:MAX_DESCRIPTION_CHARS]
+    return text
+
+
+def _seed(value: object) -> int:
+    """A seed from a number box: whole numbers only (42.0 is 42, 4.2 is an error), in [0, 2**63 - 1]."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return check_seed(value)
+
+
+def _whole(value: object, name: str, low: int, high: int) -> int:
+    """A whole number in [low, high] from a number box, or a gr.Error naming the limits."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise gr.Error(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+    return value
+
+
+# --- handlers -----------------------------------------------------------------------------------
+
+
+class Handlers:
+    """The page's event handlers: check the inputs, call the pipeline, shape its outputs for Gradio.
+
+    ``pipe`` is the loaded pipeline, or the message saying why none is loaded; then every model
+    handler raises that message as a gr.Error.
+    """
+
+    def __init__(self, pipe: TextToFace | str, gif_dir: Path):
+        self._pipe = pipe if isinstance(pipe, TextToFace) else None
+        self.problem = pipe if isinstance(pipe, str) else None
+        self.scales = self._pipe.scales if self._pipe else ModelConfig().resolutions
+        self._gif_dir = gif_dir
+        self._phrases = list(ATTRIBUTE_PHRASES.items())
+        if self._pipe:  # embedded once; this also loads the text encoder now rather than on the first request
+            phrases = self._pipe.text_encoder.encode([phrase for _, phrase in self._phrases])
+            self._phrase_embeddings = F.normalize(phrases.float(), dim=1)
+
+    @property
+    def pipe(self) -> TextToFace:
+        if self._pipe is None:
+            raise gr.Error(self.problem)
+        return self._pipe
+
+    @_user_errors
+    def generate(self, description: str, seed: float, truncation: float) -> tuple[Image.Image, ...]:
+        """The face at every scale, smallest first, each at its native size."""
+        face = self.pipe(_description(description), _seed(seed), truncation=truncation)
+        return tuple(face.images[r] for r in self.scales)
+
+    @_user_errors
+    def variations(
+        self, description: str, seed: float, count: float, truncation: float
+    ) -> tuple[list[tuple[Image.Image, str]], list[int]]:
+        """``count`` faces with seeds seed, seed + 1, ...: a gallery of (128 px face, caption), and the seeds."""
+        text, first = _description(description), _seed(seed)
+        count = _whole(count, "The number of variations", 1, MAX_VARIATIONS)
+        faces = self.pipe([text] * count, [first + i for i in range(count)], truncation=truncation)
+        return [(face.images[self.scales[-1]], f"seed {face.seed}") for face in faces], [f.seed for f in faces]
+
+    @staticmethod
+    def adopt_seed(seeds: list[int], event: gr.SelectData) -> int:
+        """The seed of the variation clicked."""
+        return seeds[event.index]
+
+    @staticmethod
+    def random_seed() -> int:
+        """A fresh random seed below 2**53 (shown exactly in the browser)."""
+        return secrets.randbelow(BROWSER_SAFE_SEEDS)
+
+    @_user_errors
+    def seed_frame(self, description: str, seed_a: float, seed_b: float, t: float, truncation: float) -> Image.Image:
+        """The largest-scale face at position t in [0, 1] on the way from seed A's noise to seed B's."""
+        (frame,) = self.pipe.interpolate_seeds(
+            _description(description), _seed(seed_a), _seed(seed_b), at=[t], truncation=truncation
+        )
+        return frame.images[self.scales[-1]]
+
+    @_user_errors
+    def seed_gif(self, description: str, seed_a: float, seed_b: float, steps: float, truncation: float) -> str:
+        """An animated GIF (path) of ``steps`` frames from seed A to seed B."""
+        steps = _whole(steps, "The number of GIF frames", 2, MAX_GIF_STEPS)
+        frames = self.pipe.interpolate_seeds(
+            _description(description), _seed(seed_a), _seed(seed_b), steps, truncation=truncation
+        )
+        return self._write_gif([frame.images[self.scales[-1]] for frame in frames])
+
+    @_user_errors
+    def text_frame(
+        self, description_a: str, description_b: str, seed: float, t: float, truncation: float
+    ) -> Image.Image:
+        """The largest-scale face at position t in [0, 1] between two descriptions, same seed."""
+        (frame,) = self.pipe.interpolate_texts(
+            _description(description_a, "description A"),
+            _description(description_b, "description B"),
+            _seed(seed),
+            at=[t],
+            truncation=truncation,
+        )
+        return frame.images[self.scales[-1]]
+
+    @_user_errors
+    def text_gif(self, description_a: str, description_b: str, seed: float, steps: float, truncation: float) -> str:
+        """An animated GIF (path) of ``steps`` frames from description A to description B, same seed."""
+        steps = _whole(steps, "The number of GIF frames", 2, MAX_GIF_STEPS)
+        frames = self.pipe.interpolate_texts(
+            _description(description_a, "description A"),
+            _description(description_b, "description B"),
+            _seed(seed),
+            steps,
+            truncation=truncation,
+        )
+        return self._write_gif([frame.images[self.scales[-1]] for frame in frames])
+
+    @_user_errors
+    def attributes(self, description: str) -> tuple[list[list], str]:
+        """The CelebA attributes closest to the description in embedding space: rows of
+        [attribute, phrase, cosine similarity], best first, and a note saying whether any is close."""
+        embedding = F.normalize(self.pipe.encode([_description(description)]).float().cpu(), dim=1)
+        similarity = (embedding @ self._phrase_embeddings.T)[0]
+        scores, order = similarity.topk(min(TOP_ATTRIBUTES, len(self._phrases)))
+        rows = [[*self._phrases[i], round(s, 3)] for s, i in zip(scores.tolist(), order.tolist())]
+        attribute, phrase, best = rows[0]
+        if best < CLOSE_SIMILARITY:
+            note = (
+                f"Nothing in this description is close to what the model learned (best match {best:.2f}, "
+                f"below {CLOSE_SIMILARITY}): it knows faces through CelebA's attributes, so expect a face "
+                "decided mostly by the seed."
+            )
+        else:
+            note = (
+                f"Closest: **{phrase}** ({attribute}, {best:.2f}). Cosine similarity of the sentence embeddings; "
+                f"from {CLOSE_SIMILARITY} up counts as mentioned."
+            )
+        return rows, note
+
+    def _write_gif(self, frames: list[Image.Image]) -> str:
+        """Save an endlessly looping GIF in the app's temporary folder and return its path.
+
+        Identical consecutive frames (seed A = seed B) are merged by Pillow into one longer frame.
+        """
+        cutoff = time.time() - GIF_MAX_AGE_S
+        for old in self._gif_dir.glob("*.gif"):  # Gradio has served its own copy of these long ago
+            with contextlib.suppress(FileNotFoundError):  # another request may have pruned it first
+                if old.stat().st_mtime < cutoff:
+                    old.unlink()
+        fd, path = tempfile.mkstemp(suffix=".gif", dir=self._gif_dir)
+        with os.fdopen(fd, "wb") as file:
+            frames[0].save(
+                file, format="GIF", save_all=True, append_images=frames[1:], duration=1000 // GIF_FPS, loop=0
+            )
+        return path
+
+
+# --- layout -------------------------------------------------------------------------------------
+
+
+def build_demo(pipe: TextToFace | str, gif_dir: Path | None = None) -> gr.Blocks:
+    """The demo page around ``pipe``, or around the message saying why no pipeline is loaded.
+
+    GIFs go to ``gif_dir`` (default: a new temporary folder). Launch with :func:`launch`, which adds the CSS.
+    """
+    handlers = Handlers(pipe, gif_dir or Path(tempfile.mkdtemp(prefix="t2f-gifs-")))
+    top = handlers.scales[-1]
+    # Native-size PNGs (what a download gives); the CSS class shows them large with nearest-neighbour pixels.
+    # No "share" button: it uploads to the Hub, and the demo stays offline.
+    shown = dict(interactive=False, buttons=["download", "fullscreen"], elem_classes="t2f-pixelated")
+    face = functools.partial(gr.Image, format="png", type="pil", **shown)
+    gif = functools.partial(gr.Image, label="GIF", type="filepath", height=256, **shown)
+    frames = functools.partial(gr.Number, label=f"GIF frames (2-{MAX_GIF_STEPS})", value=DEFAULT_GIF_STEPS)
+    position = functools.partial(gr.Slider, 0.0, 1.0, value=0.0, step=0.01, label="From A to B")
+
+    with gr.Blocks(title="T2F-MSGGAN: text to face", delete_cache=(1800, 3600)) as demo:
+        gr.Markdown("# T2F-MSGGAN: text to face\nDescribe a face; the model draws it at every scale at once.")
+        if handlers.problem:
+            gr.Markdown(f"**⚠ {handlers.problem}**", elem_id="t2f-banner")
+
+        with gr.Row():
+            with gr.Column(scale=3):
+                description = gr.Textbox(label="Description", value=EXAMPLES[0], lines=2, placeholder=EXAMPLES[1])
+                gr.Examples(EXAMPLES, inputs=[description], label="Examples")
+            with gr.Column(scale=2):
+                with gr.Row():
+                    seed = gr.Number(label="Seed", value=42, scale=3, elem_id="t2f-seed")
+                    dice = gr.Button("Random seed", scale=1, min_width=80)
+                truncation = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Truncation (lower: more typical)")
+                generate = gr.Button("Generate", variant="primary")
+
+        with gr.Row(equal_height=True, elem_id="t2f-scales"):
+            scales = [face(label=f"{r}x{r}", height=160, min_width=96) for r in handlers.scales]
+
+        with gr.Tabs():
+            with gr.Tab("Variations"):
+                with gr.Row():
+                    count = gr.Number(label=f"Faces (1-{MAX_VARIATIONS})", value=DEFAULT_VARIATIONS)
+                    show_variations = gr.Button("Show variations")
+                gallery = gr.Gallery(
+                    label="Consecutive seeds: click a face to use its seed",
+                    columns=8, height="auto", format="png", allow_preview=False, elem_id="t2f-variations",
+                )  # fmt: skip
+                variation_seeds = gr.State([])
+            with gr.Tab("Seed interpolation"):
+                gr.Markdown("The description and truncation above, from seed A's noise to seed B's.")
+                with gr.Row():
+                    with gr.Column():
+                        seed_a = gr.Number(label="Seed A", value=42)
+                        seed_b = gr.Number(label="Seed B", value=7)
+                        seed_t = position(elem_id="t2f-seed-t")
+                        seed_steps = frames()
+                        seed_gif_button = gr.Button("Make GIF")
+                    seed_frame = face(label=f"{top}x{top}", height=256, elem_id="t2f-seed-frame")
+                    seed_gif = gif()
+            with gr.Tab("Description interpolation"):
+                gr.Markdown("One seed, from description A to description B (truncation from above).")
+                with gr.Row():
+                    with gr.Column():
+                        text_a = gr.Textbox(label="Description A", value=EXAMPLES[0])
+                        text_b = gr.Textbox(label="Description B", value=EXAMPLES[1])
+                        text_seed = gr.Number(label="Seed", value=42)
+                        text_t = position()
+                        text_steps = frames()
+                        text_gif_button = gr.Button("Make GIF")
+                    text_frame = face(label=f"{top}x{top}", height=256)
+                    text_gif = gif()
+            with gr.Tab("What the model read"):
+                attribute_note = gr.Markdown("Generate a face to see which CelebA attributes its description is near.")
+                attribute_table = gr.Dataframe(headers=["CelebA attribute", "phrase", "cosine similarity"])
+            with gr.Tab("About"):
+                gr.Markdown(ABOUT)
+
+        # Live redraws hide the progress overlay and drop stale requests (always_last): dragging should feel
+        # like dragging. GIFs take seconds, so they run one at a time and never hold up more than one worker.
+        live = dict(show_progress="hidden", trigger_mode="always_last")
+        one_gif_at_a_time = dict(concurrency_limit=1, concurrency_id="gif")
+        main_inputs = [description, seed, truncation]
+        gr.on([generate.click, description.submit], handlers.generate, main_inputs, scales, api_name="generate").then(
+            handlers.attributes, [description], [attribute_table, attribute_note], api_name="attributes"
+        )
+        dice.click(handlers.random_seed, None, seed, api_name="random_seed").then(
+            handlers.generate, main_inputs, scales, api_visibility="private"
+        )
+        show_variations.click(
+            handlers.variations, [description, seed, count, truncation], [gallery, variation_seeds],
+            api_name="variations",
+        )  # fmt: skip
+        gallery.select(handlers.adopt_seed, [variation_seeds], seed, api_visibility="private").then(
+            handlers.generate, main_inputs, scales, api_visibility="private"
+        )
+        seed_inputs = [description, seed_a, seed_b]
+        gr.on(
+            [seed_t.input, seed_a.submit, seed_b.submit], handlers.seed_frame, [*seed_inputs, seed_t, truncation],
+            seed_frame, api_name="seed_frame", **live,
+        )  # fmt: skip
+        seed_gif_button.click(
+            handlers.seed_gif, [*seed_inputs, seed_steps, truncation], seed_gif, api_name="seed_gif",
+            **one_gif_at_a_time,
+        )  # fmt: skip
+        text_inputs = [text_a, text_b, text_seed]
+        gr.on(
+            [text_t.input, text_a.submit, text_b.submit, text_seed.submit], handlers.text_frame,
+            [*text_inputs, text_t, truncation], text_frame, api_name="text_frame", **live,
+        )  # fmt: skip
+        text_gif_button.click(
+            handlers.text_gif, [*text_inputs, text_steps, truncation], text_gif, api_name="text_gif",
+            **one_gif_at_a_time,
+        )  # fmt: skip
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    return demo
+
+
+def launch(demo: gr.Blocks, **kwargs) -> tuple:
+    """``demo.launch`` with the page's CSS (Gradio 6 takes CSS at launch, not in gr.Blocks)."""
+    return demo.launch(css=CSS, **kwargs)
+
+
+def share_cores() -> None:
+    """Give each of the CONCURRENCY requests served at once its own share of the CPU cores.
+
+    By default every request's PyTorch ops use every core, so concurrent requests (or other busy
+    processes) oversubscribe them, and OpenMP threads spin waiting for preempted siblings: on a busy
+    2-core machine a 128 px face took 0.9 s with 2 threads against 25 ms with 1.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    torch.set_num_threads(max(1, cores // CONCURRENCY))
+
+
+def main() -> None:
+    """Load the model once, build the page and serve it (host, port and share link from GRADIO_* variables)."""
+    share_cores()
+    pipe = load_pipeline(os.environ.get("T2F_WEIGHTS"))
+    if isinstance(pipe, str):
+        print(f"warning: {pipe}", file=sys.stderr)
+    launch(build_demo(pipe))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The Gradio app, served in-process on a free port and driven through gradio_client like any API user.
+
+The app launches once for the file (tiny random weights: these tests check the wiring, not the faces).
+"""
+
+import socket
+import sys
+import threading
+
+import httpx
+import numpy as np
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+import app
+from t2f import TextToFace
+
+TEXT = "a smiling young woman with wavy blond hair"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+_lookups: list[str] = []  # every host name resolved or connected to by this process since the hook went in
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "socket.getaddrinfo":
+        _lookups.append(str(args[0]))
+    elif event == "socket.connect" and isinstance(args[1], tuple):  # skip Unix sockets
+        _lookups.append(str(args[1][0]))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_in_process(pipe: TextToFace | str, gif_dir) -> tuple:
+    """Build the demo around ``pipe`` (or a no-weights message) and serve it on a free local port: (demo, url)."""
+    demo = app.build_demo(pipe, gif_dir=gif_dir)
+    _, url, _ = app.launch(
+        demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True
+    )
+    return demo, url
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_weights) -> TextToFace:
+    return TextToFace.from_pretrained(tiny_weights)
+
+
+@pytest.fixture(scope="module")
+def url(pipe, tmp_path_factory):
+    sys.addaudithook(_audit)  # before launching, so the server's own start-up is audited too
+    demo, url = launch_in_process(pipe, tmp_path_factory.mktemp("gifs"))
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(url, tmp_path_factory) -> Client:
+    return Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+
+
+def pixels(image: str | Image.Image) -> np.ndarray:
+    return np.asarray(Image.open(image) if isinstance(image, str) else image)
+
+
+def test_every_feature_has_an_api_name(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert names == {
+        "/generate", "/variations", "/seed_frame", "/seed_gif", "/text_frame", "/text_gif", "/attributes",
+        "/random_seed",
+    }  # fmt: skip
+
+
+def test_generate_returns_the_native_size_image_of_every_scale(client, pipe):
+    files = client.predict(TEXT, 5, 1.0, api_name="/generate")
+    expected = pipe(TEXT, 5).images
+    assert [Image.open(f).size for f in files] == [(r, r) for r in (4, 8, 16, 32, 64, 128)]
+    for file, r in zip(files, sorted(expected)):
+        np.testing.assert_array_equal(pixels(file), pixels(expected[r]))
+
+
+def test_truncation_reaches_the_model(client, pipe):
+    files = client.predict(TEXT, 5, 0.5, api_name="/generate")
+    np.testing.assert_array_equal(pixels(files[-1]), pixels(pipe(TEXT, 5, truncation=0.5).images[128]))
+    assert not np.array_equal(pixels(files[-1]), pixels(pipe(TEXT, 5).images[128]))
+
+
+def test_variations_are_consecutive_seeds(client, pipe):
+    gallery = client.predict(TEXT, 10, 4, 1.0, api_name="/variations")
+    assert [item["caption"] for item in gallery] == ["seed 10", "seed 11", "seed 12", "seed 13"]
+    # One batch, like the app: a batch of four may round a pixel differently from four batches of one.
+    for item, face in zip(gallery, pipe([TEXT] * 4, 10)):
+        np.testing.assert_array_equal(pixels(item["image"]), pixels(face.images[128]))
+
+
+def test_seed_interpolation_frames_end_at_the_plain_outputs(client, pipe):
+    start, end, middle = (client.predict(TEXT, 3, 8, t, 1.0, api_name="/seed_frame") for t in (0, 1, 0.5))
+    np.testing.assert_array_equal(pixels(start), pixels(pipe(TEXT, 3).images[128]))
+    np.testing.assert_array_equal(pixels(end), pixels(pipe(TEXT, 8).images[128]))
+    assert not np.array_equal(pixels(middle), pixels(start)) and not np.array_equal(pixels(middle), pixels(end))
+
+
+def test_description_interpolation_frames_end_at_the_plain_outputs(client, pipe):
+    other = "an old man with gray hair and glasses"
+    start, end = (client.predict(TEXT, other, 4, t, 1.0, api_name="/text_frame") for t in (0.0, 1.0))
+    np.testing.assert_array_equal(pixels(start), pixels(pipe(TEXT, 4).images[128]))
+    np.testing.assert_array_equal(pixels(end), pixels(pipe(other, 4).images[128]))
+
+
+@pytest.mark.parametrize(
+    ("api_name", "args", "frames"),
+    [("/seed_gif", (TEXT, 1, 2, 5, 1.0), 5), ("/text_gif", (TEXT, "a bald man", 1, 3, 1.0), 3)],
+)
+def test_gifs_have_one_frame_per_step(client, api_name, args, frames):
+    gif = Image.open(client.predict(*args, api_name=api_name))
+    assert (gif.format, gif.n_frames, gif.size) == ("GIF", frames, (128, 128))
+    assert gif.info["loop"] == 0
+
+
+def test_attributes_name_what_the_description_mentions(client):
+    table, note = client.predict("a bald man", api_name="/attributes")
+    assert table["headers"] == ["CelebA attribute", "phrase", "cosine similarity"]
+    assert len(table["data"]) == app.TOP_ATTRIBUTES
+    assert table["data"][0][:2] == ["Bald", "a bald head"]
+    scores = [row[2] for row in table["data"]]
+    assert scores == sorted(scores, reverse=True) and scores[0] > app.CLOSE_SIMILARITY
+    assert note.startswith("Closest: **a bald head**")
+
+
+def test_attributes_say_when_nothing_is_close(client):
+    table, note = client.predict("a red sports car", api_name="/attributes")
+    assert table["data"][0][2] < app.CLOSE_SIMILARITY
+    assert note.startswith("Nothing in this description is close")
+
+
+def test_random_seed_is_a_browser_safe_integer(client):
+    seeds = {client.predict(api_name="/random_seed") for _ in range(3)}
+    assert all(isinstance(s, int) and 0 <= s < 2**53 for s in seeds) and len(seeds) > 1
+
+
+@pytest.mark.parametrize(
+    ("api_name", "args", "message"),
+    [
+        ("/generate", ("", 1, 1.0), "description is empty"),
+        ("/generate", (" \n\t", 1, 1.0), "description is empty"),
+        ("/generate", (TEXT, -1, 1.0), r"seed must be an integer in \[0, 9223372036854775807\]"),
+        ("/generate", (TEXT, 2**63, 1.0), r"seed must be an integer in \[0, 9223372036854775807\]"),
+        ("/generate", (TEXT, 1.5, 1.0), "seed must be an integer"),
+        ("/variations", (TEXT, 1, 17, 1.0), "number of variations must be a whole number from 1 to 16, got 17"),
+        ("/variations", (TEXT, 1, 0, 1.0), "number of variations must be a whole number from 1 to 16"),
+        ("/seed_gif", (TEXT, 1, 2, 61, 1.0), "number of GIF frames must be a whole number from 2 to 60, got 61"),
+        ("/text_gif", (TEXT, "x", 1, 61, 1.0), "number of GIF frames must be a whole number from 2 to 60"),
+        ("/text_frame", (TEXT, "", 1, 0.5, 1.0), "description B is empty"),
+        ("/seed_frame", (TEXT, 1, 2**63, 0.5, 1.0), "seed must be an integer"),
+    ],
+)
+def test_bad_inputs_get_clear_messages(client, api_name, args, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(*args, api_name=api_name)
+
+
+def test_app_keeps_serving_after_errors(client, pipe):
+    with pytest.raises(AppError):
+        client.predict("", 1, 1.0, api_name="/generate")
+    files = client.predict(TEXT, 2**63 - 1, 1.0, api_name="/generate")  # the largest seed is fine
+    np.testing.assert_array_equal(pixels(files[-1]), pixels(pipe(TEXT, 2**63 - 1).images[128]))
+
+
+def test_long_descriptions_are_cut_with_a_warning(client, pipe, tmp_path):
+    long = "a bald man with glasses " * 30  # 720 characters
+    cut = " ".join(long.split())[: app.MAX_DESCRIPTION_CHARS]
+    files = client.predict(long, 6, 1.0, api_name="/generate")
+    np.testing.assert_array_equal(pixels(files[-1]), pixels(pipe(cut, 6).images[128]))
+    # Outside a request Gradio turns gr.Warning into a Python warning: the handler's message, checked directly.
+    with pytest.warns(UserWarning, match="description has 719 characters; only the first 500 are used"):
+        app.Handlers(pipe, tmp_path).generate(long, 6, 1.0)
+
+
+def test_sixteen_concurrent_clients_each_get_their_own_face(url, pipe):
+    seeds = list(range(100, 116))
+    expected = {s: pixels(pipe(TEXT, s).images[128]) for s in seeds}
+    start = threading.Barrier(len(seeds))
+    results: dict[int, np.ndarray | BaseException] = {}
+
+    def ask(seed: int) -> None:
+        try:
+            own = Client(url, verbose=False, download_files=False)  # the server is in-process: read its files
+            start.wait(timeout=30)
+            results[seed] = pixels(own.predict(TEXT, seed, 1.0, api_name="/generate")[-1]["path"])
+        except BaseException as e:  # reported below, with the seed
+            results[seed] = e
+
+    threads = [threading.Thread(target=ask, args=(s,)) for s in seeds]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for seed in seeds:
+        assert not isinstance(results.get(seed), BaseException), (seed, results.get(seed))
+        np.testing.assert_array_equal(results[seed], expected[seed], err_msg=f"seed {seed}")
+
+
+def test_no_outside_network_lookups(url):
+    Client(url, verbose=False).predict(TEXT, 1, 1.0, api_name="/generate")
+    assert _lookups, "the audit hook saw no lookups at all: it is not working"
+    assert set(_lookups) <= LOCAL_HOSTS, sorted(set(_lookups) - LOCAL_HOSTS)
+
+
+def test_without_weights_the_page_explains_and_every_handler_refuses(tmp_path):
+    problem = app.load_pipeline(str(tmp_path))  # an empty folder, like the bundled weights/ before training
+    assert isinstance(problem, str)
+    assert "config.json is missing" in problem and "T2F_WEIGHTS" in problem and "train and export" in problem
+    demo, url = launch_in_process(problem, tmp_path)
+    try:
+        page = httpx.get(url + "config", timeout=10).json()
+        banners = [c["props"]["value"] for c in page["components"] if c["props"].get("elem_id") == "t2f-banner"]
+        assert len(banners) == 1 and problem in banners[0]
+        client = Client(url, verbose=False)
+        calls = [("/generate", (TEXT, 1, 1.0)), ("/attributes", (TEXT,)), ("/seed_gif", (TEXT, 1, 2, 5, 1.0))]
+        for api_name, args in calls:
+            with pytest.raises(AppError, match="No model is loaded"):
+                client.predict(*args, api_name=api_name)
+        assert isinstance(client.predict(api_name="/random_seed"), int)  # needs no model
+    finally:
+        demo.close()
+
+
+def test_a_missing_weights_folder_or_repo_is_explained():
+    problem = app.load_pipeline("no/such/folder/here")
+    assert isinstance(problem, str) and "does not exist" in problem and "T2F_WEIGHTS" in problem
