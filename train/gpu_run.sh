@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The run that makes the shipped weights, as one command for the device tool (one GPU, 10 minutes at most):
 #
-#   run(command="bash train/gpu_run.sh", carry=["cache"], timeout_s=600)
+#   run(command="bash train/gpu_run.sh", carry=["cache/celeba-train-128px-all-MiniLM-L6-v2-<key>.pack"], timeout_s=600)
 #
-# It trains on the prepared pack (cache/celeba-train-128px-*.pack, made here by `python -m train prepare
-# --data ../shared/data/celeba-10k`; the GPU machine has neither the images nor the text encoder) and writes
+# It trains on the prepared pack (55 MiB; made on the CPU by `python -m train prepare --data
+# ../shared/data/celeba-10k`, which prints its path; the GPU machine has neither the images nor the text
+# encoder, and the pack plus the tracked tree must stay under the tool's 64 MiB) and writes
 # into $OUT as it goes: weights/ (the EMA generator exported at every checkpoint, with its card, progress
 # grid and training record), train.log and gpu.txt. If torch.compile fails early, it trains eagerly instead.
 #
