@@ -297,8 +297,7 @@ def prepare_pack(
     return path
 
 
-def load_pack(path: str | Path) -> Pack:
-    """Read a pack written by :func:`prepare_pack`."""
+def _open_pack(path: str | Path, *, tensors: bool) -> tuple[dict, dict[str, Tensor]]:
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
@@ -307,9 +306,20 @@ def load_pack(path: str | Path) -> Pack:
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = json.loads((f.metadata() or {}).get("t2f", "{}"))
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            data = {k: f.get_tensor(k) for k in f.keys()} if tensors else {}
     except (SafetensorError, OSError, json.JSONDecodeError) as e:
         raise ValueError(f"{path} is not a readable training pack: {e}") from None
     if meta.get("format") != PACK_FORMAT:
         raise ValueError(f"{path} is not a {PACK_FORMAT} training pack")
+    return meta, data
+
+
+def read_pack_meta(path: str | Path) -> dict:
+    """A pack's metadata (encoder, resolution, files, ...) without reading its tensors."""
+    return _open_pack(path, tensors=False)[0]
+
+
+def load_pack(path: str | Path) -> Pack:
+    """Read a pack written by :func:`prepare_pack`."""
+    meta, tensors = _open_pack(path, tensors=True)
     return Pack(meta=meta, **tensors)

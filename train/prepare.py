@@ -9,7 +9,7 @@ from pathlib import Path
 
 from t2f.text import ENCODERS, MINILM_NAME, TextEncoder, get_text_encoder
 from train.config import SAMPLE_PROMPTS, TrainConfig
-from train.data import prepare_pack
+from train.data import prepare_pack, read_pack_meta
 
 DEFAULT_CACHE = Path("cache")
 
@@ -48,9 +48,7 @@ def with_encoder(cfg: TrainConfig, name: str, dim: int, options: dict) -> TrainC
 def pack_for_training(cfg: TrainConfig, args: argparse.Namespace) -> tuple[TrainConfig, Path]:
     """The pack fit trains on (built or reused from the cache) and the config updated to its encoder."""
     if args.pack is not None:
-        from train.data import load_pack
-
-        meta = load_pack(args.pack).meta
+        meta = read_pack_meta(args.pack)
         if args.text_encoder and args.text_encoder != meta["text_encoder"]:
             raise ValueError(f"{args.pack} holds {meta['text_encoder']} embeddings, not {args.text_encoder}")
         return with_encoder(cfg, meta["text_encoder"], meta["text_dim"], meta["text_encoder_options"]), args.pack
@@ -78,9 +76,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         raise ValueError("prepare builds a pack from --data; --pack is for fit")
     cfg = TrainConfig.from_file(args.config) if args.config else TrainConfig()
     _, path = pack_for_training(cfg, args)
-    from train.data import load_pack
-
-    meta = load_pack(path).meta
+    meta = read_pack_meta(path)
     summary = {k: meta[k] for k in ("text_encoder", "resolution", "captions_per_image", "split")}
     print(json.dumps({"pack": str(path), "images": len(meta["files"]), "MiB": round(path.stat().st_size / 2**20, 1), **summary}))
     return 0
