@@ -7,6 +7,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+import torch
+
 from t2f.model import ModelConfig
 
 # Fixed descriptions for the progress grids (paper Figure 2): they cover the attributes the demo
@@ -87,8 +89,14 @@ class TrainConfig:
             raise ValueError(f"data_placement must be one of {DATA_PLACEMENTS}, got {self.data_placement!r}")
 
     def to_dict(self) -> dict:
-        """JSON-ready form, as written to the run folder's config.json."""
-        return asdict(self)
+        """The saved form (run config.json, checkpoints, training record): plain JSON types, so resolution
+        keys are strings and tuples are lists, exactly as a config reads back from JSON."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """The layout of the networks and their image inputs."""
+        return torch.channels_last if self.channels_last else torch.contiguous_format
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:

@@ -212,9 +212,8 @@ class Models:
 def build_models(cfg: TrainConfig, device: torch.device) -> Models:
     """Networks, EMA copy, augmentation and Adam(beta1, beta2), seeded by cfg.seed (same on every process)."""
     torch.manual_seed(cfg.seed)
-    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-    G = Generator(cfg.model).to(device, memory_format=fmt).train()
-    D = Discriminator(cfg.model).to(device, memory_format=fmt).train()
+    G = Generator(cfg.model).to(device, memory_format=cfg.memory_format).train()
+    D = Discriminator(cfg.model).to(device, memory_format=cfg.memory_format).train()
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     betas = (cfg.beta1, cfg.beta2)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=betas)
@@ -254,8 +253,7 @@ def train_step(m: Models, cfg: TrainConfig, d: Dist, step: int, images: Tensor, 
     mc = cfg.model
     n = images.shape[0]
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=_bf16(cfg, device))
-    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-    real = (images.float() / 127.5 - 1).contiguous(memory_format=fmt)
+    real = (images.float() / 127.5 - 1).contiguous(memory_format=cfg.memory_format)
     real_pyr = m.augment(downsample_pyramid(real, len(mc.resolutions)), g)
     wrong = text.roll(1, dims=0)  # each real image with another image's description
 
@@ -486,7 +484,7 @@ class Trainer:
             "images_per_second": round(self.timing.images_per_second(), 1),
             "steps": self.step,
             "final_losses": self.losses,
-            "config": json.loads(json.dumps(cfg.to_dict())),
+            "config": cfg.to_dict(),
             "data": {
                 "name": pack.meta.get("data_name", ""),
                 "train_images": len(pack),
@@ -528,7 +526,7 @@ def _check_pack(cfg: TrainConfig, pack: Pack) -> None:
 def _check_resumable(cfg: TrainConfig, saved: dict, path: Path) -> None:
     """Resuming may change how long to run, not what is trained."""
     free = {"total_kimg", "max_minutes", "sample_every_minutes", "checkpoint_every_minutes", "keep_checkpoints", "log_every", "num_workers", "data_placement", "compile"}
-    now = json.loads(json.dumps(cfg.to_dict()))  # the saved form: JSON types, string keys
+    now = cfg.to_dict()
     differ = sorted(k for k in now if k not in free and json.dumps(now[k], sort_keys=True) != json.dumps(saved.get(k), sort_keys=True))
     if differ:
         raise ValueError(f"cannot resume {path}: the config differs in {differ} (only {sorted(free)} may change)")
@@ -538,7 +536,7 @@ def _checkpoint_state(m: Models, cfg: TrainConfig, step: int, nimg: int, train_s
     # No RNG state to keep: every step's randomness is re-derived from (seed, step, rank).
     return {
         "models": m.state_dict(),
-        "config": json.loads(json.dumps(cfg.to_dict())),  # plain JSON types only (weights_only loading)
+        "config": cfg.to_dict(),  # plain JSON types only (weights_only loading)
         "step": step,
         "nimg": nimg,
         "train_seconds": train_seconds,
