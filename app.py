@@ -24,11 +24,11 @@ from pathlib import Path
 
 import gradio as gr
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from t2f import ModelConfig, TextToFace
-from t2f.captions import ATTRIBUTE_PHRASES
+from t2f.attributes import EDIT_NAMES, TWO_SIDED
+from t2f.hub import DEFAULT_WEIGHTS_DIR
 from t2f.pipeline import check_seed
 
 MAX_DESCRIPTION_CHARS = 500
@@ -41,13 +41,8 @@ GIF_MAX_AGE_S = 3600  # the app's copies of served GIFs; Gradio keeps its own ca
 # Random seeds stay below 2**53, the largest integer a browser's number box holds exactly, so the seed
 # shown is the seed used. Typed seeds may go up to 2**63 - 1 (exact through the API).
 BROWSER_SAFE_SEEDS = 2**53
-TOP_ATTRIBUTES = 5
-# Cosine similarity (all-MiniLM-L6-v2) above which a description counts as mentioning an attribute.
-# Measured: unrelated text ("asdf qwerty", "a red sports car", "banana", "hello", "a mountain") peaks at
-# 0.15-0.41; descriptions of faces ("a bald man" 0.82, "a man with a mustache" 0.79, "a smiling woman"
-# 0.65) and 200 training captions (lowest 0.44) score higher. A bare "a woman" scores 0.37: the
-# attributes only know gender as "a man" or not.
-CLOSE_SIMILARITY = 0.42
+EDIT_STEP = 0.05  # slider resolution of edit strengths
+EDIT_LABELS = {"age": "age (- younger, + older)", "male": "male (- female, + male)"}
 CONCURRENCY = 2  # requests served at once; more only splits the CPU's cores between them
 QUEUE_SIZE = 64  # requests waiting beyond this are turned away instead of piling up
 
@@ -64,6 +59,8 @@ EXAMPLES = [
 CSS = """
 .t2f-pixelated img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }
 #t2f-banner { border: 2px solid #d97706; border-radius: 8px; padding: 0 12px; background: #fffbeb; color: #78350f; }
+/* Gradio gives a gallery without a fixed height a min-height of 320-450 px: the variations fit their rows. */
+#t2f-variations .fixed-height { min-height: 0; }
 """
 
 ABOUT = """
@@ -95,7 +92,8 @@ def load_pipeline(weights: str | None = None) -> TextToFace | str:
     """The pipeline for ``weights`` (a folder or Hub repo id; None = the bundled weights/), or a message
     saying why none could be loaded and how to fix it (the page shows it instead of failing to start)."""
     try:
-        return TextToFace.from_pretrained(weights or None)
+        # The bundled folder by its path: then the error says what is missing, and the fix below is said once.
+        return TextToFace.from_pretrained(weights or DEFAULT_WEIGHTS_DIR)
     except (OSError, ValueError) as e:  # missing/corrupt files, bad repo id, offline Hub, no permission
         return (
             f"No model is loaded, so the demo cannot make faces: {e}. To fix it, train and export a model "
@@ -164,10 +162,10 @@ class Handlers:
         self.problem = pipe if isinstance(pipe, str) else None
         self.scales = self._pipe.scales if self._pipe else ModelConfig().resolutions
         self._gif_dir = gif_dir
-        self._phrases = list(ATTRIBUTE_PHRASES.items())
-        if self._pipe:  # embedded once; this also loads the text encoder now rather than on the first request
-            phrases = self._pipe.text_encoder.encode([phrase for _, phrase in self._phrases])
-            self._phrase_embeddings = F.normalize(phrases.float(), dim=1)
+        # Why the Edit tab and the read-out cannot work (no model, or no attribute file for it), or None.
+        self.edit_problem = self.problem or self._pipe.edit_problem
+        if self._pipe:  # loads the text encoder now rather than on the first request
+            self._pipe.encode([EXAMPLES[0]])
 
     @property
     def pipe(self) -> TextToFace:
@@ -247,25 +245,41 @@ class Handlers:
 
     @_user_errors
     def attributes(self, description: str) -> tuple[list[list], str]:
-        """The CelebA attributes closest to the description in embedding space: rows of
-        [attribute, phrase, cosine similarity], best first, and a note saying whether any is close."""
-        embedding = F.normalize(self.pipe.encode([_description(description)]).float().cpu(), dim=1)
-        similarity = (embedding @ self._phrase_embeddings.T)[0]
-        scores, order = similarity.topk(min(TOP_ATTRIBUTES, len(self._phrases)))
-        rows = [[*self._phrases[i], round(s, 3)] for s, i in zip(scores.tolist(), order.tolist())]
-        attribute, phrase, best = rows[0]
-        if best < CLOSE_SIMILARITY:
-            note = (
-                f"Nothing in this description is close to what the model learned (best match {best:.2f}, "
-                f"below {CLOSE_SIMILARITY}): it knows faces through CelebA's attributes, so expect a face "
-                "decided mostly by the seed."
-            )
-        else:
-            note = (
-                f"Closest: **{phrase}** ({attribute}, {best:.2f}). Cosine similarity of the sentence embeddings; "
-                f"from {CLOSE_SIMILARITY} up counts as mentioned."
+        """What the model reads in the description: rows of [as said, read, probability, CelebA attribute] for
+        what it reads as present or absent, and for man/woman and young/older also as not said; and a note."""
+        text, pipe = _description(description), self.pipe
+        if pipe.attributes is None:
+            return [], f"The read-out is not available: {self.edit_problem}."
+        readings = pipe.read(text)
+        rows = [
+            [r.said, r.status, round(r.probability, 3), r.attribute]
+            for r in readings
+            if r.status != "not said" or r.attribute in TWO_SIDED
+        ]
+        present = [r.said for r in readings if r.status == "present"]
+        open_ = sorted({r.attribute for r in readings if r.status == "not said" and r.attribute in TWO_SIDED})
+        note = f"Read: **{', '.join(present)}**." if present else "Nothing in this description reads as a CelebA attribute."
+        if open_:
+            note += f" Not said: {' and '.join(' or '.join(TWO_SIDED[a]) for a in open_)}, so the seed decides."
+        probe = pipe.attributes.info.get("probe", {}).get("held_out_mean", {})
+        if "accuracy" in probe:
+            note += (
+                " Read by probes trained on the model's training captions "
+                f"(held-out accuracy {probe['accuracy']:.3f}); anything else said is not read."
             )
         return rows, note
+
+    @_user_errors
+    def edit(self, description: str, seed: float, truncation: float, *strengths: float) -> tuple[Image.Image, ...]:
+        """The face at every scale, smallest first, with the attributes moved by the sliders (EDIT_NAMES order)."""
+        if self.edit_problem:
+            raise gr.Error(self.edit_problem)
+        if len(strengths) != len(EDIT_NAMES):
+            raise gr.Error(f"give one strength for each of {', '.join(EDIT_NAMES)}")
+        face = self.pipe.edit(
+            _description(description), _seed(seed), dict(zip(EDIT_NAMES, strengths)), truncation=truncation
+        )
+        return tuple(face.images[r] for r in self.scales)
 
     def _write_gif(self, frames: list[Image.Image]) -> str:
         """Save an endlessly looping GIF in the app's temporary folder and return its path.
@@ -355,9 +369,24 @@ def build_demo(pipe: TextToFace | str, gif_dir: Path | None = None) -> gr.Blocks
                         text_gif_button = gr.Button("Make GIF")
                     text_frame = face(label=f"{top}x{top}", height=256)
                     text_gif = gif()
+            with gr.Tab("Edit") as edit_tab:
+                gr.Markdown(
+                    "The face above (description, seed, truncation), with attributes moved: each slider moves the "
+                    "model's reading of the description toward (+) or away from (-) one attribute, same noise."
+                    + (f"\n\n**Editing is off: {handlers.edit_problem}**" if handlers.edit_problem else "")
+                )
+                with gr.Row(equal_height=True):
+                    edit_scales = [face(label=f"{r}x{r}", height=160, min_width=96) for r in handlers.scales]
+                with gr.Row():
+                    sliders = [
+                        gr.Slider(-1.0, 1.0, value=0.0, step=EDIT_STEP, label=EDIT_LABELS.get(name, name.replace("_", " ")),
+                                  interactive=not handlers.edit_problem, min_width=160)
+                        for name in EDIT_NAMES
+                    ]  # fmt: skip
+                reset = gr.Button("Reset", interactive=not handlers.edit_problem)
             with gr.Tab("What the model read"):
-                attribute_note = gr.Markdown("Generate a face to see which CelebA attributes its description is near.")
-                attribute_table = gr.Dataframe(headers=["CelebA attribute", "phrase", "cosine similarity"])
+                attribute_note = gr.Markdown("Generate a face to see which CelebA attributes the model reads in its description.")
+                attribute_table = gr.Dataframe(headers=["as said", "read", "probability", "CelebA attribute"])
             with gr.Tab("About"):
                 gr.Markdown(ABOUT)
 
@@ -397,6 +426,13 @@ def build_demo(pipe: TextToFace | str, gif_dir: Path | None = None) -> gr.Blocks
             handlers.text_gif, [*text_inputs, text_steps, truncation], text_gif, api_name="text_gif",
             **one_gif_at_a_time,
         )  # fmt: skip
+        edit_inputs = [*main_inputs, *sliders]
+        gr.on([s.input for s in sliders], handlers.edit, edit_inputs, edit_scales, api_name="edit", **live)
+        reset.click(lambda: [0.0] * len(sliders), None, sliders, api_visibility="private").then(
+            handlers.edit, edit_inputs, edit_scales, api_visibility="private"
+        )
+        if not handlers.edit_problem:  # opening the tab draws the face to edit
+            edit_tab.select(handlers.edit, edit_inputs, edit_scales, api_visibility="private")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 

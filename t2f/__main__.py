@@ -2,7 +2,8 @@
 
 Writes the face at full resolution, or with ``--scales`` every scale side by side in one image;
 ``--n K`` writes K faces with the seeds seed, seed + 1, ..., the seed inserted before the file
-extension (face-7.png, face-8.png, ...). The paths written are printed, one a line. An existing
+extension (face-7.png, face-8.png, ...). ``--edit smiling=0.8 age=-0.5`` moves attributes of the same
+face (``TextToFace.edit``; names and range in its error message). The paths written are printed, one a line. An existing
 file is overwritten. Errors a user can fix print one ``error: ...`` line and exit with status 2.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from t2f.attributes import EDIT_NAMES, check_strengths
 from t2f.pipeline import MAX_BATCH, TextToFace, check_device, check_seed, check_text, check_truncation, scales_strip
 
 WEIGHTS_ENV = "T2F_WEIGHTS"
@@ -45,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FOLDER_OR_REPO",
         help=f"weights folder or Hugging Face repo id (default: ${WEIGHTS_ENV}, else the bundled weights/)",
     )
+    add(
+        "--edit",
+        nargs="+",
+        metavar="NAME=STRENGTH",
+        help=f"edit the face: strengths in [-1, 1] for {', '.join(EDIT_NAMES)} (e.g. --edit smiling=0.8 age=-0.5)",
+    )
     add("--device", help="cpu or cuda (default: cuda when present)")
     return parser
 
@@ -69,6 +77,20 @@ def check_output(out: Path) -> None:
         raise PermissionError(f"cannot write into the folder {folder}")
 
 
+def parse_edits(items: list[str]) -> dict[str, float]:
+    """``["smiling=0.8", "age=-0.5"]`` -> checked strengths, or a ValueError saying the form and the limits."""
+    strengths: dict[str, object] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            strengths[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--edit takes NAME=STRENGTH pairs such as smiling=0.8, got {item!r}")
+    return check_strengths(strengths)
+
+
 def run(args: argparse.Namespace) -> None:
     """Validate everything, load the model, then draw the faces and write them, printing each path."""
     text = check_text(" ".join(args.description))
@@ -76,13 +98,17 @@ def run(args: argparse.Namespace) -> None:
         raise ValueError(f"--n must be from 1 to {MAX_BATCH}, got {args.n}")
     seeds = [check_seed(args.seed + i) for i in range(args.n)]
     truncation = check_truncation(args.truncation)
+    strengths = parse_edits(args.edit) if args.edit else None
     device = check_device(args.device)
     paths = output_paths(args.out, seeds)
     for path in paths:
         check_output(path)
 
     pipe = TextToFace.from_pretrained(args.weights, device=device)
-    faces = pipe([text] * len(seeds), seeds, truncation=truncation)
+    if strengths is None:
+        faces = pipe([text] * len(seeds), seeds, truncation=truncation)
+    else:
+        faces = [pipe.edit(text, seed, strengths, truncation=truncation) for seed in seeds]
     for face, path in zip(faces, paths):
         image = scales_strip(face.images) if args.scales else face.images[max(face.images)]
         image.save(path)

@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 
 import torch
-from huggingface_hub import hf_hub_download
+from huggingface_hub import hf_hub_download, try_to_load_from_cache
+from huggingface_hub.file_download import _CACHED_NO_EXIST
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
@@ -22,10 +23,12 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import validate_repo_id
 
+from t2f.attributes import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME
 from t2f.model import CONFIG_NAME, WEIGHTS_NAME, Generator, ModelConfig
 
 DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 WEIGHT_FILES = (CONFIG_NAME, WEIGHTS_NAME)
+OPTIONAL_FILES = (ATTRIBUTES_NAME, ATTRIBUTES_CONFIG_NAME)  # the attribute read-out and edit directions
 
 
 def resolve_weights(
@@ -69,6 +72,14 @@ def resolve_weights(
     except (FileNotFoundError, ConnectionError, PermissionError) as e:
         # A bare name may be a mistyped folder as well as a repo id: say that no such folder exists either.
         raise type(e)(f"there is no folder {path}, and as a Hub repo id: {e}") from None
+    for name in OPTIONAL_FILES:  # a model without them still draws faces; editing says what is missing
+        # Known absent (a 404 cached by huggingface_hub): skip, or an unreachable Hub is retried for a minute.
+        if try_to_load_from_cache(repo_id, name, cache_dir=cache_dir, revision=revision) is _CACHED_NO_EXIST:
+            continue
+        try:
+            _download(repo_id, name, revision, cache_dir, force_download, local_files_only, token)
+        except (FileNotFoundError, ConnectionError, PermissionError):
+            pass
     return files[0].parent
 
 

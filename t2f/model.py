@@ -99,26 +99,29 @@ def _int_keys(widths: dict, name: str) -> dict[int, int]:
 
 # --- layers ---------------------------------------------------------------------------------------
 # Equalized learning rate (ProGAN, used by MSG-GAN): weights are N(0, 1) and scaled at run time, so
-# Adam's per-parameter step sizes act the same on every layer.
+# Adam's per-parameter step sizes act the same on every layer. Layers followed by a LeakyReLU use
+# He's gain sqrt(2) (ProGAN's and MSG-GAN's), so the activations keep unit scale from block to
+# block; without it the discriminator's features shrink about 3x per block.
+LRELU_GAIN = math.sqrt(2)
 
 
 class EqLinear(nn.Module):
-    def __init__(self, in_features: int, out_features: int):
+    def __init__(self, in_features: int, out_features: int, gain: float = 1.0):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_features, in_features))
         self.bias = nn.Parameter(torch.zeros(out_features))
-        self.scale = 1.0 / math.sqrt(in_features)
+        self.scale = gain / math.sqrt(in_features)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight * self.scale, self.bias)
 
 
 class EqConv2d(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int = 0):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int = 0, gain: float = 1.0):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels))
-        self.scale = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
+        self.scale = gain / math.sqrt(in_channels * kernel_size * kernel_size)
         self.padding = padding
 
     def forward(self, x: Tensor) -> Tensor:
@@ -180,8 +183,8 @@ class GBlock(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
-        self.conv1 = EqConv2d(in_channels, out_channels, 3, padding=1)
-        self.conv2 = EqConv2d(out_channels, out_channels, 3, padding=1)
+        self.conv1 = EqConv2d(in_channels, out_channels, 3, padding=1, gain=LRELU_GAIN)
+        self.conv2 = EqConv2d(out_channels, out_channels, 3, padding=1, gain=LRELU_GAIN)
 
     def forward(self, x: Tensor) -> Tensor:
         x = F.interpolate(x, scale_factor=2.0, mode="nearest")
@@ -204,8 +207,8 @@ class Generator(
         self.config = config
         c = config.channels
         self.cond = TextConditioning(config.text_dim, config.cond_dim, config.cond_aug)
-        self.fc = EqLinear(config.z_dim + config.cond_dim, c[4] * 16)
-        self.conv4 = EqConv2d(c[4], c[4], 3, padding=1)
+        self.fc = EqLinear(config.z_dim + config.cond_dim, c[4] * 16, gain=LRELU_GAIN)
+        self.conv4 = EqConv2d(c[4], c[4], 3, padding=1, gain=LRELU_GAIN)
         res = config.resolutions
         self.blocks = nn.ModuleList(GBlock(c[r // 2], c[r]) for r in res[1:])
         self.to_rgb = nn.ModuleList(EqConv2d(c[r], 3, 1) for r in res)
@@ -213,7 +216,10 @@ class Generator(
     def forward(self, z: Tensor, text: Tensor, cond_noise: Tensor | None = None) -> list[Tensor]:
         """z: (N, z_dim), text: (N, text_dim), cond_noise: (N, cond_dim) or None for the mean code."""
         assert z.shape[1] == self.config.z_dim and text.shape[1] == self.config.text_dim, (z.shape, text.shape)
-        code = self.cond(text, cond_noise)
+        return self.synthesize(z, self.cond(text, cond_noise))
+
+    def synthesize(self, z: Tensor, code: Tensor) -> list[Tensor]:
+        """z: (N, z_dim), code: (N, cond_dim), the text code made by ``self.cond`` (edited or not) -> images."""
         x = self.fc(torch.cat([z, code.to(z.dtype)], dim=1)).view(z.shape[0], -1, 4, 4)
         x = pixel_norm(lrelu(x))
         x = pixel_norm(lrelu(self.conv4(x)))
@@ -261,8 +267,8 @@ class DBlock(nn.Module):
 
     def __init__(self, in_channels: int, mid_channels: int, out_channels: int):
         super().__init__()
-        self.conv1 = EqConv2d(in_channels, mid_channels, 3, padding=1)
-        self.conv2 = EqConv2d(mid_channels, out_channels, 3, padding=1)
+        self.conv1 = EqConv2d(in_channels, mid_channels, 3, padding=1, gain=LRELU_GAIN)
+        self.conv2 = EqConv2d(mid_channels, out_channels, 3, padding=1, gain=LRELU_GAIN)
 
     def forward(self, x: Tensor) -> Tensor:
         x = lrelu(self.conv2(lrelu(self.conv1(x))))
@@ -283,14 +289,14 @@ class Discriminator(nn.Module):
         self.config = config
         c = config.d_channels
         res = config.resolutions[::-1]  # highest first
-        self.from_rgb = EqConv2d(3, c[res[0]], 1)
+        self.from_rgb = EqConv2d(3, c[res[0]], 1, gain=LRELU_GAIN)
         # Block at resolution r reads its features (plus the image of that scale below the top) and
         # writes features at r / 2.
         self.blocks = nn.ModuleList(
             DBlock(c[r] + (3 if i > 0 else 0), c[r], c[r // 2]) for i, r in enumerate(res[:-1])
         )
-        self.final_conv = EqConv2d(c[4] + 3 + 1, c[4], 3, padding=1)
-        self.final_dense = EqConv2d(c[4], c[4], 4)  # 4x4 -> 1x1
+        self.final_conv = EqConv2d(c[4] + 3 + 1, c[4], 3, padding=1, gain=LRELU_GAIN)
+        self.final_dense = EqConv2d(c[4], c[4], 4, gain=LRELU_GAIN)  # 4x4 -> 1x1
         self.out = EqLinear(c[4], 1)
         self.text_proj = EqLinear(config.text_dim, c[4])
 

@@ -17,7 +17,7 @@ import math
 import numbers
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
+from t2f.attributes import ATTRIBUTES_NAME, BUILD_COMMAND, AttributeModel, Reading, check_strengths, load_attribute_model
 from t2f.hub import load_generator, resolve_weights
 from t2f.model import EqConv2d, EqLinear, Generator
 from t2f.text import TextEncoder, get_text_encoder
@@ -158,11 +159,19 @@ def _inference_copy(generator: Generator) -> Generator:
 class TextToFace:
     """Text-to-face pipeline: a sentence encoder and an MSG-GAN generator on one device.
 
-    ``generator`` is the model as loaded; faces come from a faster copy of it made here (see
-    ``_inference_copy``), so changes to ``generator`` after construction do not reach them.
+    ``self.generator`` is a frozen copy of the ``generator`` given, on the pipeline's device (the
+    caller's module is left as it was: its mode, gradients and device); faces come from a faster copy
+    of it (see ``_inference_copy``), so changes to ``generator`` after construction do not reach them.
     """
 
-    def __init__(self, generator: Generator, text_encoder: TextEncoder, device: str | torch.device | None = None):
+    def __init__(
+        self,
+        generator: Generator,
+        text_encoder: TextEncoder,
+        device: str | torch.device | None = None,
+        *,
+        attributes: AttributeModel | None = None,
+    ):
         config = generator.config
         if text_encoder.name != config.text_encoder or text_encoder.dim != config.text_dim:
             raise ValueError(
@@ -171,10 +180,11 @@ class TextToFace:
                 "encoder mean nothing to this generator"
             )
         self.device = check_device(device)
-        self.generator = generator.eval().requires_grad_(False).to(self.device)
+        self.generator = copy.deepcopy(generator).eval().requires_grad_(False).to(self.device)
         self._net = _inference_copy(self.generator)
         self.text_encoder = text_encoder
         self.config = config
+        self.attributes = attributes  # the read-out and edit directions (t2f.attributes), when built
         self._cache: OrderedDict[str, Tensor] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -200,7 +210,7 @@ class TextToFace:
         generator = load_generator(folder)
         config = generator.config
         encoder = text_encoder or get_text_encoder(config.text_encoder, config.text_encoder_options)
-        return cls(generator, encoder, device=device)
+        return cls(generator, encoder, device=device, attributes=load_attribute_model(folder, config))
 
     @property
     def scales(self) -> list[int]:
@@ -251,10 +261,18 @@ class TextToFace:
         10.5 against 13.5 ms per face at batch 16): one face's activations stay in cache, a batch's do not.
         Results also depend on the number of CPU threads (torch.get_num_threads()), like any float sum.
         """
-        if z.shape[0] != text.shape[0]:
-            raise ValueError(f"got {z.shape[0]} noise rows for {text.shape[0]} text embeddings")
-        z, text = z.to(self.device, torch.float32), text.to(self.device, torch.float32)
-        faces = [self._net(z_row, text_row) for z_row, text_row in zip(z.split(1), text.split(1))]
+        return self._per_face(self._net, z, text, "text embeddings")
+
+    @torch.inference_mode()
+    def synthesize(self, z: Tensor, codes: Tensor) -> list[Tensor]:
+        """Like :meth:`generate`, from text codes (N, cond_dim) (``self.text_codes``, edited or not)."""
+        return self._per_face(self._net.synthesize, z, codes, "text codes")
+
+    def _per_face(self, net: Callable, z: Tensor, condition: Tensor, what: str) -> list[Tensor]:
+        if z.shape[0] != condition.shape[0]:
+            raise ValueError(f"got {z.shape[0]} noise rows for {condition.shape[0]} {what}")
+        z, condition = z.to(self.device, torch.float32), condition.to(self.device, torch.float32)
+        faces = [net(z_row, row) for z_row, row in zip(z.split(1), condition.split(1))]
         if not faces:
             return [torch.zeros(0, 3, r, r) for r in self.scales]
         return [torch.cat(scale).float().cpu().contiguous() for scale in zip(*faces)]
@@ -345,6 +363,61 @@ class TextToFace:
         images = self.generate(z, text)
         labels = [a if t == 0 else b if t == 1 else f"{a} -> {b}" for t in ts.tolist()]
         return self._outputs(images, labels, [check_seed(seed)] * len(ts), return_tensors, ts)
+
+    # --- attributes: read and edit (t2f.attributes) ---------------------------------------------
+
+    @property
+    def edit_problem(self) -> str | None:
+        """Why :meth:`edit` cannot work with these weights (no attribute file, or one built for another
+        generator), or None when it can."""
+        if self.attributes is None:
+            return (
+                f"these weights have no {ATTRIBUTES_NAME} (the attribute read-out and edit directions): "
+                f"build it with `{BUILD_COMMAND}`"
+            )
+        try:
+            self.attributes.check_generator(self.generator)
+        except ValueError as e:
+            return str(e)
+        return None
+
+    def read(self, prompt: str) -> list[Reading]:
+        """What the model reads in a description: one :class:`~t2f.attributes.Reading` per attribute (two for
+        man/woman and young/older), present first. Needs the weights' attributes file."""
+        if self.attributes is None:
+            raise FileNotFoundError(self.edit_problem)
+        return self.attributes.read(self.encode([check_text(prompt)])[0].cpu())
+
+    @torch.inference_mode()
+    def text_codes(self, text: Tensor) -> Tensor:
+        """The generator's mean text codes (N, cond_dim) of embeddings (N, text_dim), as :meth:`generate` makes them."""
+        return torch.cat([self._net.cond(row) for row in text.to(self.device, torch.float32).split(1)])
+
+    def edit(
+        self,
+        prompt: str,
+        seed: int,
+        strengths: dict[str, float],
+        *,
+        truncation: float = 1.0,
+        return_tensors: bool = False,
+    ) -> FaceOutput:
+        """The face of ``prompt`` and ``seed`` with attributes moved: ``{"smiling": 0.8, "age": -0.5}``.
+
+        Names are ``t2f.attributes.EDIT_NAMES``; strengths in [-1, 1], where 1 moves the text code as far as
+        adding the attribute to the description does on average, never beyond the training captions' range
+        (see ``t2f.attributes``). The noise is the seed's, so the face stays the same face; all strengths 0
+        give exactly ``pipe(prompt, seed)``.
+        """
+        strengths = check_strengths(strengths)
+        text, seed = check_text(prompt), check_seed(seed)
+        if self.edit_problem:
+            raise (FileNotFoundError if self.attributes is None else ValueError)(self.edit_problem)
+        if not any(strengths.values()):
+            return self(text, seed, truncation=truncation, return_tensors=return_tensors)
+        codes = self.attributes.edit_codes(self.text_codes(self.encode([text])), strengths)
+        images = self.synthesize(self.noise([seed], truncation), codes)
+        return self._outputs(images, [text], [seed], return_tensors)[0]
 
 
 def _positions(steps: int, at: Sequence[float] | None) -> Tensor:

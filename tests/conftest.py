@@ -37,3 +37,37 @@ def tiny_weights(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny_weights")
     Generator(tiny_config()).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_edit_weights(tiny_weights, tmp_path_factory) -> Path:
+    """``tiny_weights`` plus its attribute read-out and edit directions (``python -m train attributes``), built
+    from one caption each of 320 seeded random attribute vectors instead of a training pack."""
+    import shutil
+
+    from t2f.attributes import save_attribute_model
+    from t2f.captions import caption
+    from t2f.hub import load_generator
+    from t2f.text import get_text_encoder
+    from train.attributes import build_attribute_model
+
+    folder = tmp_path_factory.mktemp("tiny_edit_weights")
+    for file in tiny_weights.iterdir():
+        shutil.copy(file, folder)
+    attributes = random_attributes(320)
+    encoder = get_text_encoder()
+    embeddings = encoder.encode([caption(row.tolist(), seed=i) for i, row in enumerate(attributes)])[:, None]
+    model = build_attribute_model(load_generator(folder), encoder, embeddings, attributes, vectors=4)
+    save_attribute_model(model, folder)
+    return folder
+
+
+def random_attributes(n: int, seed: int = 0) -> torch.Tensor:
+    """(n, 40) uint8 CelebA attribute vectors: each attribute present with probability 0.2, Male, Young and
+    No_Beard with 0.5 (seeded)."""
+    from t2f.captions import ATTRIBUTES
+
+    g = torch.Generator().manual_seed(seed)
+    p = torch.full((40,), 0.2)
+    p[[ATTRIBUTES.index(a) for a in ("Male", "Young", "No_Beard")]] = 0.5
+    return (torch.rand(n, 40, generator=g) < p).to(torch.uint8)

@@ -7,6 +7,7 @@ import socket
 import sys
 import threading
 
+import gradio as gr
 import httpx
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from PIL import Image
 
 import app
 from t2f import TextToFace
+from t2f.attributes import EDIT_NAMES
 
 TEXT = "a smiling young woman with wavy blond hair"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -45,8 +47,8 @@ def launch_in_process(pipe: TextToFace | str, gif_dir) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def pipe(tiny_weights) -> TextToFace:
-    return TextToFace.from_pretrained(tiny_weights)
+def pipe(tiny_edit_weights) -> TextToFace:
+    return TextToFace.from_pretrained(tiny_edit_weights)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,7 @@ def test_every_feature_has_an_api_name(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert names == {
         "/generate", "/variations", "/seed_frame", "/seed_gif", "/text_frame", "/text_gif", "/attributes",
-        "/random_seed",
+        "/random_seed", "/edit",
     }  # fmt: skip
 
 
@@ -120,20 +122,43 @@ def test_gifs_have_one_frame_per_step(client, api_name, args, frames):
     assert gif.info["loop"] == 0
 
 
-def test_attributes_name_what_the_description_mentions(client):
-    table, note = client.predict("a bald man", api_name="/attributes")
-    assert table["headers"] == ["CelebA attribute", "phrase", "cosine similarity"]
-    assert len(table["data"]) == app.TOP_ATTRIBUTES
-    assert table["data"][0][:2] == ["Bald", "a bald head"]
-    scores = [row[2] for row in table["data"]]
-    assert scores == sorted(scores, reverse=True) and scores[0] > app.CLOSE_SIMILARITY
-    assert note.startswith("Closest: **a bald head**")
+def test_attributes_read_what_the_description_says(client):
+    table, note = client.predict("an old man with a beard", api_name="/attributes")
+    assert table["headers"] == ["as said", "read", "probability", "CelebA attribute"]
+    read = {row[0]: (row[1], row[3]) for row in table["data"]}
+    assert read["older"] == ("present", "Young") and read["young"] == ("absent", "Young")
+    assert read["beard"] == ("present", "No_Beard") and read["man"] == ("present", "Male")
+    assert note.startswith("Read: **") and "older" in note and "held-out accuracy" in note
 
 
-def test_attributes_say_when_nothing_is_close(client):
-    table, note = client.predict("a red sports car", api_name="/attributes")
-    assert table["data"][0][2] < app.CLOSE_SIMILARITY
-    assert note.startswith("Nothing in this description is close")
+def test_attributes_say_when_gender_is_left_open(client):
+    table, note = client.predict("a face with glasses", api_name="/attributes")
+    read = {row[0]: row[1] for row in table["data"]}
+    assert read["glasses"] == "present" and read["man"] == read["woman"] == "not said"
+    assert "Not said: man or woman" in note
+
+
+def edit_args(**strengths):
+    return [strengths.get(name, 0.0) for name in EDIT_NAMES]
+
+
+def test_edit_returns_every_scale_of_the_edited_face(client, pipe):
+    files = client.predict(TEXT, 5, 1.0, *edit_args(smiling=-0.6, age=0.5), api_name="/edit")
+    expected = pipe.edit(TEXT, 5, {"smiling": -0.6, "age": 0.5}).images
+    assert [Image.open(f).size for f in files] == [(r, r) for r in (4, 8, 16, 32, 64, 128)]
+    for file, r in zip(files, sorted(expected)):
+        np.testing.assert_array_equal(pixels(file), pixels(expected[r]))
+    unedited = client.predict(TEXT, 5, 1.0, *edit_args(), api_name="/edit")
+    np.testing.assert_array_equal(pixels(unedited[-1]), pixels(pipe(TEXT, 5).images[128]))
+
+
+def test_without_an_attribute_file_editing_is_off_and_says_why(tiny_weights, tmp_path):
+    handlers = app.Handlers(TextToFace.from_pretrained(tiny_weights), tmp_path)
+    assert "python -m train attributes" in handlers.edit_problem
+    with pytest.raises(gr.Error, match="python -m train attributes"):
+        handlers.edit(TEXT, 1, 1.0, *edit_args(smiling=0.5))
+    rows, note = handlers.attributes(TEXT)
+    assert rows == [] and "python -m train attributes" in note
 
 
 def test_random_seed_is_a_browser_safe_integer(client):
@@ -155,6 +180,8 @@ def test_random_seed_is_a_browser_safe_integer(client):
         ("/text_gif", (TEXT, "x", 1, 61, 1.0), "number of GIF frames must be a whole number from 2 to 60"),
         ("/text_frame", (TEXT, "", 1, 0.5, 1.0), "description B is empty"),
         ("/seed_frame", (TEXT, 1, 2**63, 0.5, 1.0), "seed must be an integer"),
+        ("/edit", ("", 1, 1.0, *edit_args()), "description is empty"),
+        ("/edit", (TEXT, 1, 1.0, *edit_args(smiling=1.5)), "Value 1.5 is greater than maximum value 1"),  # Gradio's
     ],
 )
 def test_bad_inputs_get_clear_messages(client, api_name, args, message):
@@ -226,6 +253,13 @@ def test_without_weights_the_page_explains_and_every_handler_refuses(tmp_path):
         assert isinstance(client.predict(api_name="/random_seed"), int)  # needs no model
     finally:
         demo.close()
+
+
+def test_without_bundled_weights_the_fix_is_said_once(monkeypatch, tmp_path):
+    monkeypatch.setattr(app, "DEFAULT_WEIGHTS_DIR", tmp_path)  # an empty bundled weights/ folder
+    problem = app.load_pipeline(None)
+    assert isinstance(problem, str) and "config.json is missing" in problem
+    assert problem.count("train and export") == 1 and problem.count("README") == 1, problem
 
 
 def test_a_missing_weights_folder_or_repo_is_explained():

@@ -52,6 +52,10 @@ def test_generate_pick_a_variation_and_drag_the_interpolation_slider(url, tmp_pa
             page.get_by_role("button", name="Show variations").click()
             thumbnails = page.locator("#t2f-variations button.thumbnail-item")
             thumbnails.nth(app.DEFAULT_VARIATIONS - 1).wait_for(timeout=30_000)
+            # The gallery fits its one row of faces: no empty area below them.
+            wrap = page.locator("#t2f-variations .grid-wrap").bounding_box()
+            last = thumbnails.nth(app.DEFAULT_VARIATIONS - 1).bounding_box()
+            assert wrap["y"] + wrap["height"] <= last["y"] + last["height"] + 40, (wrap, last)
             thumbnails.nth(3).click()  # the fourth face has the fourth consecutive seed
             page.wait_for_function(
                 "seed => document.querySelector('#t2f-seed input').value === seed", arg=str(seed + 3), timeout=30_000

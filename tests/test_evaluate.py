@@ -27,12 +27,15 @@ from train.classifier import (
 )
 from train.data import HELD_OUT, face_crop_box, scan_celeba
 from train.evaluate import (
+    adherence,
     caption_claims,
     derangement,
     evaluate,
+    normalized,
     results_markdown,
     summarize,
     update_readme,
+    weak_attributes,
 )
 from train.metrics import fid, kid, tf_bilinear_resize
 
@@ -221,12 +224,43 @@ def test_derangement_moves_every_face():
     assert sorted(partner) == list(range(50)) and all(partner != np.arange(50))
 
 
+def test_precision_catches_a_classifier_that_says_yes_to_everything():
+    names = ("Eyeglasses", "Smiling", "Bald", "No_Beard")
+    # Four captions that ask for: glasses; a smile; a bald head; glasses and a smile (none for a beard).
+    values = torch.tensor([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [1, 1, 0, 0]], dtype=torch.float32)
+    mask = values.bool()
+    truthful = torch.where(mask, 0.9, 0.1)
+    truthful[:, 3] = 0.9  # "no beard": nothing shown, nothing the caption failed to ask for
+    honest = adherence(truthful, values, mask, names)
+    assert (honest["mean"], honest["precision"], honest["unasked_per_face"]) == (1.0, 1.0, 0.0)
+    yes = adherence(torch.full((4, 4), 0.9), values, mask, names)
+    assert yes["mean"] == 1.0  # every asked-for attribute "found": the recall alone is flattered
+    assert yes["precision"] == pytest.approx((1 / 3 + 1 / 3 + 1 / 3 + 2 / 3) / 4)
+    assert yes["unasked_per_face"] == pytest.approx((2 + 2 + 2 + 1) / 4)
+    # A beard the caption asks for is shown and asked; one it does not ask for is shown unasked.
+    bearded = adherence(torch.tensor([[0.1, 0.1, 0.1, 0.1]] * 2), torch.zeros(2, 4), torch.tensor([[0, 0, 0, 1], [0, 0, 0, 0]]).bool(), names)
+    assert bearded["mean"] == 1.0 and bearded["precision"] == (1.0 + 0.0) / 2 and bearded["unasked_per_face"] == 0.5
+
+
+def test_normalized_and_weak_attributes():
+    assert normalized(0.75, 0.5, 1.0) == 0.5 and normalized(0.5, 0.5, 1.0) == 0.0
+    assert normalized(0.7, 0.6, 0.6) is None and normalized(None, 0.5, 1.0) is None
+    accuracy = {"Male": {"balanced_accuracy": 0.95}, "Big_Lips": {"balanced_accuracy": 0.633}}
+    assert weak_attributes(accuracy) == {"Big_Lips": 0.633} and weak_attributes(None) == {}
+
+
 def test_adherence_is_higher_for_matched_than_shuffled_captions(synthetic, trained):
+    # Eyeglasses (thin bars at 64 px) is said to be an attribute the classifier cannot tell apart.
+    accuracy = {name: {"balanced_accuracy": 0.6 if name == "Eyeglasses" else 0.9} for name in CLASSIFIER_ATTRIBUTES}
+
     def run(generator):
-        return evaluate(generator, synthetic, trained, _pooled_pixels, resolution=64, n=20, seed=0, diversity_descriptions=4, diversity_seeds=3)
+        return evaluate(generator, synthetic, trained, _pooled_pixels, resolution=64, n=20, seed=0, diversity_descriptions=4, diversity_seeds=3, classifier_accuracy=accuracy)
 
     report = run(_stand_in_generator(True))
     a = report["adherence"]
+    assert a["excluded"] == {"Eyeglasses": 0.6} and "Eyeglasses" not in a["generated"]["per_claim"]
+    assert a["normalized"]["mean"] == pytest.approx((a["generated"]["mean"] - a["shuffled"]["mean"]) / (a["real"]["mean"] - a["shuffled"]["mean"]))
+    assert a["normalized"]["mean"] > 0.5 and a["generated"]["precision"] > a["shuffled"]["precision"]
     for name in LEARNT:  # seen by the classifier and drawn by the stand-in on request
         found = {which: a[which]["per_claim"][name]["found"] for which in ("generated", "real", "shuffled")}
         assert found["generated"] >= 0.8 and found["real"] >= 0.8, (name, found)
@@ -235,18 +269,24 @@ def test_adherence_is_higher_for_matched_than_shuffled_captions(synthetic, train
     assert report["n"] == 20 and report["realism"]["images"] == {"generated": 20, "real": 20, "floor": 20}
     assert set(report["realism"]["scales"]) == {"64", "32"}
     # A generator that ignores the text draws none of what its captions ask for.
-    ignoring = run(_stand_in_generator(False))["adherence"]["generated"]
-    assert ignoring["per_claim"]["Blond_Hair"]["found"] < a["generated"]["per_claim"]["Blond_Hair"]["found"]
-    assert ignoring["mean"] < a["generated"]["mean"]
+    ignoring = run(_stand_in_generator(False))["adherence"]
+    assert ignoring["generated"]["per_claim"]["Blond_Hair"]["found"] < a["generated"]["per_claim"]["Blond_Hair"]["found"]
+    assert ignoring["generated"]["mean"] < a["generated"]["mean"]
+    assert ignoring["normalized"]["mean"] < a["normalized"]["mean"]
 
     report["device"] = "cpu"
-    report["classifier"]["held_out_balanced_accuracy"] = 0.9
+    report["classifier"]["held_out_mean"] = {"accuracy": 0.8, "balanced_accuracy": 0.81, "majority_baseline": 0.812}
     report["summary"] = summarize(report)
-    assert report["summary"]["Text adherence"] == a["generated"]["mean"]
-    assert report["summary"]["FID 64px"] >= 0
+    summary = report["summary"]
+    assert summary["Text adherence"] == a["generated"]["mean"] and summary["Text precision"] == a["generated"]["precision"]
+    assert summary["Text adherence, normalized (floor 0, ceiling 1)"] == a["normalized"]["mean"]
+    assert summary["Attributes left out of adherence"] == "Eyeglasses (0.600)"
+    assert summary["Classifier balanced accuracy (held-out mean)"] == 0.81 and summary["Classifier majority baseline (held-out mean)"] == 0.812
+    assert summary["FID 64px"] >= 0
     json.dumps(report)  # the report is plain JSON
     markdown = results_markdown(report)
     assert "| 64 px |" in markdown and "| Blond_Hair (" in markdown
+    assert "| precision: share of the attributes shown that the caption asks for |" in markdown and "Eyeglasses (0.600)" in markdown
 
 
 def test_update_readme_replaces_only_the_evaluation_block(tmp_path, synthetic, trained):

@@ -55,6 +55,14 @@ def test_same_text_and_seed_give_the_same_pixels(pipe, fresh):
     assert np.array_equal(first, pixels(pipe(f"  {TEXT.replace(' ', chr(10))} ", seed=7)))  # whitespace collapses
 
 
+def test_the_callers_generator_is_left_as_it_was(tiny_weights, pipe):
+    generator = Generator.from_pretrained(tiny_weights).train().requires_grad_(True)
+    before = {k: v.clone() for k, v in generator.state_dict().items()}
+    TextToFace(generator, pipe.text_encoder, device="cpu")
+    assert generator.training and all(p.requires_grad for p in generator.parameters())
+    assert all(torch.equal(v, before[k]) for k, v in generator.state_dict().items())
+
+
 def test_seed_and_text_change_the_face(pipe):
     base = pixels(pipe(TEXT, seed=1))
     assert not np.array_equal(base, pixels(pipe(TEXT, seed=2)))

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from train import classifier, evaluate, export, loop, prepare, push
+from train import attributes, classifier, evaluate, export, loop, prepare, push, samples
 
-PARSERS = (prepare.add_parser, loop.add_parser, export.add_parser, push.add_parser, classifier.add_parser, evaluate.add_parser)
+PARSERS = (
+    prepare.add_parser, loop.add_parser, export.add_parser, push.add_parser, classifier.add_parser, evaluate.add_parser,
+    attributes.add_parser, samples.add_parser,
+)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

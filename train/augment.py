@@ -18,13 +18,13 @@ CUTOUT = 1 / 2  # side of the cut-out square, fraction of the image size
 
 
 class Augment(nn.Module):
-    """Applies the enabled ops, each to a random subset of samples with probability ``p`` (a buffer,
-    so it is saved with checkpoints)."""
+    """Applies the enabled ops, each to a random subset of samples with probability ``p`` (fixed by
+    the config, so there is no state to checkpoint)."""
 
     def __init__(self, ops: tuple[str, ...], p: float = 1.0):
         super().__init__()
         self.ops = tuple(ops)
-        self.register_buffer("p", torch.tensor(float(p)))
+        self.p = float(p)
 
     def forward(self, pyramid: list[Tensor], generator: torch.Generator) -> list[Tensor]:
         """pyramid: list of (N, 3, r, r) smallest first -> augmented list, same shapes."""

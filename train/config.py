@@ -39,7 +39,8 @@ class TrainConfig:
     ema_kimg: float = 10.0  # EMA half-life of the generator, in thousands of images
     ema_rampup: float = 0.05  # half-life <= this fraction of images seen so far (0: off)
     mismatch_weight: float = 1.0  # matching-aware term: real image + wrong text counts as fake
-    kl_weight: float = 1.0  # conditioning augmentation KL term (when model.cond_aug)
+    kl_weight: float = 1.0  # conditioning augmentation KL term (when model.cond_aug), per code dimension
+    mode_seeking_weight: float = 0.0  # mode-seeking term (Mao et al. 2019) against noise being ignored (0: off)
     r1_gamma: float = 0.0  # R1 penalty on real images (0: off), applied lazily
     r1_interval: int = 16
     augment: tuple[str, ...] = AUGMENTATIONS  # DiffAugment ops applied to real and fake alike
@@ -53,7 +54,7 @@ class TrainConfig:
     log_every: int = 20  # steps between TensorBoard points
     sample_seed: int = 1234
     seed: int = 0
-    precision: str = "auto"  # bf16 autocast on CUDA, fp32 on the CPU
+    precision: str = "auto"  # bf16 autocast where native (CUDA, AVX-512 BF16/AMX CPUs), else fp32
     compile: bool = False  # torch.compile the networks (CUDA)
     channels_last: bool = True
     data_placement: str = "auto"  # the whole pack on the device when it fits, else a DataLoader
@@ -72,12 +73,14 @@ class TrainConfig:
         for name in positive:
             if not _finite(getattr(self, name)) or getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be a positive number, got {getattr(self, name)!r}")
-        for name in ("mismatch_weight", "kl_weight", "r1_gamma", "ema_rampup"):
+        for name in ("mismatch_weight", "kl_weight", "mode_seeking_weight", "r1_gamma", "ema_rampup"):
             if not _finite(getattr(self, name)) or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
         for name in ("beta1", "beta2", "augment_p"):
             if not _finite(getattr(self, name)) or not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        if self.mode_seeking_weight > 0 and self.batch_size % 2:
+            raise ValueError(f"mode_seeking_weight > 0 pairs the fakes: batch_size must be even, got {self.batch_size}")
         if self.max_minutes is not None and (not _finite(self.max_minutes) or self.max_minutes <= 0):
             raise ValueError(f"max_minutes must be a positive number, got {self.max_minutes!r}")
         unknown = sorted(set(self.augment) - set(AUGMENTATIONS))

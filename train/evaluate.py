@@ -21,7 +21,13 @@ images drawn with ``--seed`` (all of them when N is at least the split's size):
   0. Adherence of a face = share of its caption's claims found; reported as the mean over faces and,
   per claim (e.g. ``Eyeglasses``, ``not Male``), as the share found. Ceiling: the held-out real faces
   with their own captions' claims. Floor: the generated faces scored against another image's claims
-  (a random derangement), i.e. faces generated from shuffled captions.
+  (a random derangement), i.e. faces generated from shuffled captions. Normalized adherence:
+  (generated - floor) / (ceiling - floor), 0 for faces that ignore their text, 1 for real faces.
+  *Precision* guards against a classifier (or generator) that says "yes" too often: of the attributes
+  a face shows (the classifier calls them present; for ``No_Beard``, calls a beard), the share its
+  caption asks for (mean over faces that show any), and the mean number shown unasked per face.
+  Attributes the classifier cannot tell apart (held-out balanced accuracy below
+  ``MIN_BALANCED_ACCURACY``, from its ``.json``) are left out of every adherence number and listed.
 - **Diversity**: for D fixed descriptions (the captions of the first D sampled held-out images), K faces
   each from K noise seeds; the mean pairwise distance between their classifier features (L2-normalised,
   Euclidean, so in [0, 2]), averaged over descriptions. Reference: for each description, the K held-out
@@ -65,14 +71,19 @@ from train.classifier import (
     load_labelled_faces,
 )
 from train.data import HELD_OUT, CelebAIndex, scan_celeba
-from train.metrics import as_float, fid, kid
+from train.metrics import as_float, fid, kid, mean_pairwise_distance
 
-REPORT_FORMAT = "t2f-evaluation-1"
+REPORT_FORMAT = "t2f-evaluation-2"
 # FID moves < 5% between seeds at this N: on celeba-10k the real-vs-real FID at N = 500 (the hardest
 # case: the smallest FID) moved 1.8% on average and 4.1% at most between two seeds (5 pairs; 300:
 # 2.6% / 4.8%, 200: 3.9% / 6.0%; bench/eval_sample_size.py). And 6N Inception passes fit the CPU.
 DEFAULT_N = 500
 DIVERSITY_DESCRIPTIONS = 16
+# Below this held-out balanced accuracy (0.5 = chance) the classifier's calls on an attribute are too
+# unreliable to judge a face by: on celeba-10k that leaves out Straight_Hair, Big_Lips, Narrow_Eyes, Pointy_Nose.
+MIN_BALANCED_ACCURACY = 0.65
+# The attribute value a face "shows": presence, except No_Beard, whose marked value is a beard.
+MARKED_BY_ABSENCE = frozenset({"No_Beard"})
 DIVERSITY_SEEDS = 8
 SEED_STRIDE = 1_000_003
 README_START, README_END = "<!-- evaluation:start -->", "<!-- evaluation:end -->"
@@ -118,16 +129,60 @@ def claim_matrix(attribute_rows: Sequence[Sequence[int]], attributes: Sequence[s
 
 
 def adherence(probs: Tensor, values: Tensor, mask: Tensor, attributes: Sequence[str]) -> dict:
-    """Share of each face's claims found by the classifier (mean over faces), and per claim label."""
-    found = ((probs >= 0.5).float() == values) & mask
+    """Share of each face's claims found by the classifier (``mean`` over faces, and per claim label),
+    and ``precision``: share of the attributes each face shows that its caption asks for (mean over
+    faces that show any), with the mean number shown unasked (see the module docstring)."""
+    predicted = (probs >= 0.5).float()
+    found = (predicted == values) & mask
     per_face = found.sum(1) / mask.sum(1).clamp(min=1)
+    marked = torch.tensor([0.0 if name in MARKED_BY_ABSENCE else 1.0 for name in attributes])
+    shown = predicted == marked
+    asked = mask & (values == marked)
+    showing = shown.sum(1)
+    precision = (shown & asked).sum(1) / showing.clamp(min=1)
     per_claim = {}
     for i, name in enumerate(attributes):
         for value in (1, 0):
             rows = mask[:, i] & (values[:, i] == value)
             if rows.any():
                 per_claim[claim_label(name, value)] = {"found": float(found[rows, i].float().mean()), "claims": int(rows.sum())}
-    return {"mean": float(per_face[mask.any(1)].mean()), "claims": int(mask.sum()), "per_claim": per_claim}
+    return {
+        "mean": float(per_face[mask.any(1)].mean()),
+        "claims": int(mask.sum()),
+        "precision": float(precision[showing > 0].mean()) if bool((showing > 0).any()) else None,
+        "unasked_per_face": float((shown & ~asked).sum(1).float().mean()),
+        "per_claim": per_claim,
+    }
+
+
+def normalized(generated: float | None, floor: float | None, ceiling: float | None) -> float | None:
+    """(generated - floor) / (ceiling - floor): 0 at the floor, 1 at the ceiling; None when undefined."""
+    if generated is None or floor is None or ceiling is None or ceiling == floor:
+        return None
+    return (generated - floor) / (ceiling - floor)
+
+
+def weak_attributes(accuracy: Mapping[str, Mapping[str, float]] | None, threshold: float = MIN_BALANCED_ACCURACY) -> dict[str, float]:
+    """{attribute: held-out balanced accuracy} of the attributes the classifier tells apart worse than ``threshold``."""
+    return {name: v["balanced_accuracy"] for name, v in (accuracy or {}).items() if v["balanced_accuracy"] < threshold}
+
+
+def adherence_report(gen_probs: Tensor, real_probs: Tensor, partner: Tensor, values: Tensor, mask: Tensor, attributes: Sequence[str], excluded: Mapping[str, float]) -> dict:
+    """Generated, real (ceiling) and shuffled-caption (floor) adherence over the attributes not ``excluded``,
+    and both headline numbers normalized between floor and ceiling."""
+    keep = [i for i, name in enumerate(attributes) if name not in excluded]
+    names = [attributes[i] for i in keep]
+    values, mask = values[:, keep], mask[:, keep]
+    out = {
+        "threshold": 0.5,
+        "generated": adherence(gen_probs[:, keep], values, mask, names),
+        "real": adherence(real_probs[:, keep], values, mask, names),
+        "shuffled": adherence(gen_probs[partner][:, keep], values, mask, names),
+    }
+    out["normalized"] = {k: normalized(out["generated"][k], out["shuffled"][k], out["real"][k]) for k in ("mean", "precision")}
+    out["excluded"] = dict(excluded)
+    out["min_balanced_accuracy"] = MIN_BALANCED_ACCURACY
+    return out
 
 
 def derangement(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -141,15 +196,6 @@ def derangement(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 # --- diversity --------------------------------------------------------------------------------------
-
-
-def mean_pairwise_distance(features: Tensor) -> float:
-    """Mean Euclidean distance between the L2-normalised rows, over all pairs i < j."""
-    x = F.normalize(features.double(), dim=1)
-    n = len(x)
-    if n < 2:
-        raise ValueError("a pairwise distance needs at least 2 faces")
-    return float(torch.pdist(x).sum() / (n * (n - 1) / 2))
 
 
 def nearest_by_attributes(labels: Tensor, index: int, k: int) -> Tensor:
@@ -243,10 +289,13 @@ def evaluate(
     batch_size: int = 64,
     diversity_descriptions: int = DIVERSITY_DESCRIPTIONS,
     diversity_seeds: int = DIVERSITY_SEEDS,
+    classifier_accuracy: Mapping[str, Mapping[str, float]] | None = None,
     log: Callable[[str], None] = lambda _: None,
 ) -> dict:
     """Run the whole evaluation (see the module docstring) for a generator of ``resolution`` px faces
-    and return the report dict."""
+    and return the report dict. ``classifier_accuracy`` is the classifier's held-out accuracy per
+    attribute (its ``.json``'s ``held_out_accuracy``): attributes it tells apart poorly are left out
+    of adherence; without it every attribute counts."""
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
     index = scan_celeba(data)
@@ -310,12 +359,7 @@ def evaluate(
             "kid": "unbiased MMD^2, cubic polynomial kernel (x.y/2048 + 1)^3, mean and std over 100 subsets of "
             "min(1000, N/2) faces",
         },
-        "adherence": {
-            "threshold": 0.5,
-            "generated": adherence(gen_probs, values, mask, names),
-            "real": adherence(real_probs, values, mask, names),
-            "shuffled": adherence(gen_probs[partner], values, mask, names),
-        },
+        "adherence": adherence_report(gen_probs, real_probs, partner, values, mask, names, weak_attributes(classifier_accuracy)),
         "diversity": diversity(groups, real_feats, attribute_labels(records, names), list(range(d)), gen_feats),
         "classifier": {"attributes": list(names)},
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
@@ -333,13 +377,17 @@ def summarize(report: dict) -> dict:
         summary[f"FID {res}px"] = s["fid"]
         summary[f"FID {res}px, real vs real (floor)"] = s["fid_floor"]
         summary[f"KID {res}px (x1000)"] = 1000 * s["kid"]
-    summary["Text adherence"] = a["generated"]["mean"]
-    summary["Text adherence, real faces (ceiling)"] = a["real"]["mean"]
-    summary["Text adherence, shuffled captions (floor)"] = a["shuffled"]["mean"]
+    for key, name in (("mean", "Text adherence"), ("precision", "Text precision")):
+        summary[name] = a["generated"][key]
+        summary[f"{name}, normalized (floor 0, ceiling 1)"] = a["normalized"][key]
+        summary[f"{name}, real faces (ceiling)"] = a["real"][key]
+        summary[f"{name}, shuffled captions (floor)"] = a["shuffled"][key]
+    summary["Attributes left out of adherence"] = _excluded(a)
     summary["Diversity, same description (generated / real)"] = div["ratio"]
-    accuracy = report["classifier"].get("held_out_balanced_accuracy")
-    if accuracy is not None:
-        summary["Classifier balanced accuracy (held-out)"] = accuracy
+    means = report["classifier"].get("held_out_mean") or {}
+    for key, name in (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"), ("majority_baseline", "majority baseline")):
+        if means.get(key) is not None:
+            summary[f"Classifier {name} (held-out mean)"] = means[key]
     summary["FID network"] = report["realism"]["network"].get("package", report["realism"]["network"]["network"])
     summary["Evaluation seconds"] = report["seconds"]["total"]
     return summary
@@ -348,8 +396,13 @@ def summarize(report: dict) -> dict:
 # --- markdown ---------------------------------------------------------------------------------------
 
 
-def _f(value: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f}"
+def _f(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _excluded(a: dict) -> str:
+    """The attributes left out of adherence, with their balanced accuracy, or "none"."""
+    return ", ".join(f"{k} ({v:.3f})" for k, v in a["excluded"].items()) or "none"
 
 
 def results_markdown(report: dict) -> str:
@@ -376,9 +429,17 @@ def results_markdown(report: dict) -> str:
     same, every = div["same_description"], div["all_faces"]
     lines += [
         "",
-        "| Text adherence: share of the caption's attributes found | Generated | Real faces (ceiling) | Shuffled captions (floor) |",
-        "|---|---|---|---|",
-        f"| mean over faces | **{_f(a['generated']['mean'])}** | {_f(a['real']['mean'])} | {_f(a['shuffled']['mean'])} |",
+        "| Text adherence (mean over faces) | Generated | Real faces (ceiling) | Shuffled captions (floor) | Normalized |",
+        "|---|---|---|---|---|",
+        f"| share of the caption's attributes found | **{_f(a['generated']['mean'])}** | {_f(a['real']['mean'])} "
+        f"| {_f(a['shuffled']['mean'])} | {_f(a['normalized']['mean'])} |",
+        f"| precision: share of the attributes shown that the caption asks for | **{_f(a['generated']['precision'])}** "
+        f"| {_f(a['real']['precision'])} | {_f(a['shuffled']['precision'])} | {_f(a['normalized']['precision'])} |",
+        f"| attributes shown unasked, per face | {_f(a['generated']['unasked_per_face'], 2)} | {_f(a['real']['unasked_per_face'], 2)} "
+        f"| {_f(a['shuffled']['unasked_per_face'], 2)} | |",
+        "",
+        f"Normalized: (generated - floor) / (ceiling - floor). Left out (the classifier's held-out balanced accuracy "
+        f"below {a['min_balanced_accuracy']}): {_excluded(a)}.",
         "",
         "| Diversity: mean pairwise distance of classifier features | Generated | Real |",
         "|---|---|---|",
@@ -405,7 +466,8 @@ def results_markdown(report: dict) -> str:
     if accuracy:
         lines += [
             "",
-            "<details><summary>Attribute classifier: accuracy on the held-out split</summary>",
+            "<details><summary>Attribute classifier: accuracy on the held-out split (balanced accuracy: mean of the "
+            "true positive and true negative rates, 0.5 = chance)</summary>",
             "",
             accuracy_table(accuracy),
             "",
@@ -452,7 +514,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     setup = time.perf_counter() - start
     report = evaluate(
         generate, args.data, classifier, features, resolution=pipe.config.resolution, n=args.n, seed=args.seed,
-        batch_size=args.batch_size, log=print,
+        batch_size=args.batch_size, classifier_accuracy=classifier_meta.get("held_out_accuracy"), log=print,
     )  # fmt: skip
     report["weights"] = str(args.weights or DEFAULT_WEIGHTS_DIR)
     on_gpu = torch.device(device).type == "cuda"
@@ -461,7 +523,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     report["classifier"].update(
         file=str(args.classifier),
         trained_on=classifier_meta.get("data"),
-        held_out_balanced_accuracy=classifier_meta.get("held_out_mean", {}).get("balanced_accuracy"),
+        held_out_mean=classifier_meta.get("held_out_mean"),
         held_out_accuracy=classifier_meta.get("held_out_accuracy"),
     )
     report["summary"] = summarize(report)
@@ -487,6 +549,10 @@ def _refresh_model_card(out: Path, report: dict) -> None:
     if out.name != EVALUATION_NAME or not (folder / RECORD_NAME).is_file():
         return
     record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
+    if record.get("sessions"):
+        # The session that trained these weights gets its numbers in the record's per-session table.
+        record["sessions"][-1]["evaluation"] = report["summary"]
+        (folder / RECORD_NAME).write_text(json.dumps(record, indent=2), encoding="utf-8")
     card = write_model_card(folder, record, report, GRID_NAME if (folder / GRID_NAME).is_file() else None)
     print(f"updated the model card {card}")
 

@@ -22,8 +22,13 @@ RECORD_NAME = "training_record.json"
 EVALUATION_NAME = "evaluation.json"
 
 
-def export_run(run: str | Path, out: str | Path, *, dtype: torch.dtype = torch.float16) -> Path:
-    """Write the newest checkpoint's EMA generator of ``run`` into ``out``; returns ``out``."""
+def export_run(run: str | Path, out: str | Path, *, dtype: torch.dtype | None = None, training_state: bool = False) -> Path:
+    """Write the newest checkpoint's EMA generator of ``run`` into ``out``; returns ``out``.
+
+    ``dtype`` defaults to float16, or float32 with ``training_state``: the training state's
+    continuation takes the EMA generator from model.safetensors, which must then be exact.
+    With ``training_state``, ``out/training_state.safetensors`` is written too (see ``train.state``).
+    """
     from train.model_card import write_model_card
 
     run, out = Path(run), Path(out)
@@ -36,12 +41,18 @@ def export_run(run: str | Path, out: str | Path, *, dtype: torch.dtype = torch.f
     generator.load_state_dict(state["models"]["G_ema"])
     out.mkdir(parents=True, exist_ok=True)
     (out / "README.md").unlink(missing_ok=True)  # the card below replaces the mixin's default one
-    generator.to(dtype).save_pretrained(out)
+    generator.to(dtype or (torch.float32 if training_state else torch.float16)).save_pretrained(out)
+
     record_file = run / RECORD_NAME
     if not record_file.is_file():
         raise FileNotFoundError(f"{record_file} is missing: fit writes it with every checkpoint")
     record = json.loads(record_file.read_text())
     (out / RECORD_NAME).write_text(json.dumps(record, indent=2))
+    if training_state:
+        from train.state import save_training_state
+
+        # The record's sessions include the run being exported, which the state's next run follows.
+        save_training_state({**state, "sessions": record.get("sessions", [])}, out)
     grid = run / "samples" / GRID_NAME
     if grid.is_file():
         shutil.copyfile(grid, out / GRID_NAME)
@@ -58,4 +69,5 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("export", help="write a run's EMA generator as a weights folder (safetensors + config + card)")
     p.add_argument("--run", required=True, type=Path, help="run folder made by fit")
     p.add_argument("--out", required=True, type=Path, help="weights folder to write (e.g. weights/)")
-    p.set_defaults(func=lambda args: print(export_run(args.run, args.out)) or 0)
+    p.add_argument("--with-training-state", action="store_true", help="also write the compact training state (to continue from it)")
+    p.set_defaults(func=lambda args: print(export_run(args.run, args.out, training_state=args.with_training_state)) or 0)

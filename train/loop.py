@@ -2,7 +2,12 @@
 
 One step = a discriminator update and a generator update on one global batch. All randomness of a
 step (batch order, captions, noise, augmentation) is a function of (seed, step, rank), so a run
-resumed from a checkpoint continues exactly as the uninterrupted run would have.
+resumed from a checkpoint draws what the uninterrupted run would have drawn. The result is bitwise
+the same on the CPU in fp32 (precision "fp32", or "auto" on a CPU without native bf16) on the same
+machine, torch build and thread count; a resume that changes ``compile`` or the number of processes is refused,
+since both change the order of floating-point sums. On CUDA it is close, not bitwise: deterministic
+algorithms are not switched on, because the backward of ``grid_sample`` (the translation
+augmentation) has no deterministic CUDA kernel, and it and other kernels accumulate with atomics.
 
 Several processes (``torchrun --nproc_per_node N -m train fit ...``) split each global batch and
 average gradients with one all_reduce per update, as StyleGAN2-ADA does: the schedule per image
@@ -17,6 +22,7 @@ import datetime
 import json
 import math
 import os
+import platform
 import signal
 import sys
 import time
@@ -33,7 +39,7 @@ from train import checkpoint, samples
 from train.augment import Augment
 from train.config import TrainConfig
 from train.data import Pack, load_pack
-from train.losses import kl_standard_normal, r1_penalty, ra_hinge_d, ra_hinge_g
+from train.losses import kl_standard_normal, mode_seeking, r1_penalty, ra_hinge_d, ra_hinge_g
 
 # --- processes and devices ------------------------------------------------------------------------
 
@@ -98,6 +104,8 @@ class BatchSource:
         if cfg.batch_size % d.world:
             raise ValueError(f"batch_size {cfg.batch_size} must be divisible by the number of processes {d.world}")
         self.local = cfg.batch_size // d.world
+        if cfg.mode_seeking_weight > 0 and self.local % 2:
+            raise ValueError(f"mode_seeking_weight > 0 pairs the fakes: each process's batch ({self.local}) must be even")
         self.embeddings = pack.embeddings.to(d.device)  # (N, K, D) float16
         placement = cfg.data_placement
         if placement == "auto":
@@ -199,14 +207,18 @@ class Models:
             "G": self.G.state_dict(),
             "D": self.D.state_dict(),
             "G_ema": self.G_ema.state_dict(),
-            "augment": self.augment.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
-        for name in ("G", "D", "G_ema", "augment", "opt_g", "opt_d"):
+        """Load a checkpoint's or a training state's networks and optimizers. An optimizer state without
+        ``param_groups`` (the compact training state) keeps the hyper-parameters the config built."""
+        for name in ("G", "D", "G_ema"):
             getattr(self, name).load_state_dict(state[name])
+        for name in ("opt_g", "opt_d"):
+            opt = getattr(self, name)
+            opt.load_state_dict({"param_groups": opt.state_dict()["param_groups"], **state[name]})
 
 
 def build_models(cfg: TrainConfig, device: torch.device) -> Models:
@@ -246,8 +258,22 @@ def _set_requires_grad(module: nn.Module, flag: bool) -> None:
         p.requires_grad_(flag)
 
 
+def discriminator_scores(D: nn.Module, real_pyr: list[Tensor], fake_pyr: list[Tensor], text: Tensor, wrong: Tensor, fake_text: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(real, real-with-wrong-text, fake) scores. Real and fake go through D in separate passes, so
+    minibatch-stddev groups never mix them (a mixed group carries no real/fake signal); the wrong
+    text rides on the real pass through the projection term."""
+    real_s, wrong_s = D(real_pyr, torch.stack([text, wrong])).float()
+    return real_s, wrong_s, D(fake_pyr, fake_text).float()
+
+
 def train_step(m: Models, cfg: TrainConfig, d: Dist, step: int, images: Tensor, text: Tensor) -> dict[str, Tensor]:
-    """One discriminator and one generator update. Returns the loss terms (detached, on device)."""
+    """One discriminator and one generator update. Returns the loss terms (detached, on device).
+
+    One generator pass serves both updates (DCGAN's order): D learns on the fakes detached, then G
+    gets gradients through the updated D on the same fakes. G's relativistic loss compares with the
+    real scores of D's pass, taken just before D's update, instead of scoring the real batch again:
+    both save a network pass per step, which is a third of a step on the CPU.
+    """
     device = images.device
     g = step_generator(cfg.seed, step, d.rank, device)
     mc = cfg.model
@@ -256,18 +282,18 @@ def train_step(m: Models, cfg: TrainConfig, d: Dist, step: int, images: Tensor, 
     real = (images.float() / 127.5 - 1).contiguous(memory_format=cfg.memory_format)
     real_pyr = m.augment(downsample_pyramid(real, len(mc.resolutions)), g)
     wrong = text.roll(1, dims=0)  # each real image with another image's description
+    # With the mode-seeking term, fakes come in pairs (i, i + n/2) that share a text and differ in noise.
+    fake_text = torch.cat([text[: n // 2]] * 2) if cfg.mode_seeking_weight > 0 else text
+    z = torch.randn(n, mc.z_dim, generator=g, device=device)
+    eps = torch.randn(n, mc.cond_dim, generator=g, device=device)
+    with amp:
+        fake = m.G_run(z, fake_text, eps)
+    fake_pyr = m.augment([x.float() for x in fake], g)
 
     # Discriminator: real vs fake (relativistic average hinge) + real/matched vs real/mismatched.
     _set_requires_grad(m.D, True)
-    z = torch.randn(n, mc.z_dim, generator=g, device=device)
-    eps = torch.randn(n, mc.cond_dim, generator=g, device=device)
-    with torch.no_grad(), amp:
-        fake = m.G_run(z, text, eps)
-    fake_pyr = m.augment([x.float() for x in fake], g)
-    both = [torch.cat([r, f]) for r, f in zip(real_pyr, fake_pyr)]
     with amp:
-        scores = m.D_run(both, torch.stack([torch.cat([text, text]), torch.cat([wrong, text])])).float()
-    real_s, fake_s, wrong_s = scores[0, :n], scores[0, n:], scores[1, :n]
+        real_s, wrong_s, fake_s = discriminator_scores(m.D_run, real_pyr, [x.detach() for x in fake_pyr], text, wrong, fake_text)
     loss_adv = ra_hinge_d(real_s, fake_s)
     loss_mismatch = ra_hinge_d(real_s, wrong_s)
     loss_d = loss_adv + cfg.mismatch_weight * loss_mismatch
@@ -283,23 +309,22 @@ def train_step(m: Models, cfg: TrainConfig, d: Dist, step: int, images: Tensor, 
     all_reduce_mean_([p.grad for p in m.D.parameters() if p.grad is not None], d)
     m.opt_d.step()
 
-    # Generator: fool D relative to the same real batch; KL keeps the text code near N(0, I).
+    # Generator: fool the updated D relative to the real batch; KL keeps the text code near N(0, I).
     _set_requires_grad(m.D, False)
-    z = torch.randn(n, mc.z_dim, generator=g, device=device)
-    eps = torch.randn(n, mc.cond_dim, generator=g, device=device)
     with amp:
-        fake = m.G_run(z, text, eps)
-    fake_pyr = m.augment([x.float() for x in fake], g)
-    with amp:
-        fake_s = m.D_run(fake_pyr, text).float()
-        with torch.no_grad():
-            real_s = m.D_run(real_pyr, text).float()
-    loss_g = ra_hinge_g(real_s, fake_s)
+        fake_s = m.D_run(fake_pyr, fake_text).float()
+    loss_g = ra_hinge_g(real_s.detach(), fake_s)
     out["g_adv"] = loss_g.detach()
     if mc.cond_aug and cfg.kl_weight > 0:
         kl = kl_standard_normal(*m.G.cond.stats(text))
         loss_g = loss_g + cfg.kl_weight * kl
         out["kl"] = kl.detach()
+    if cfg.mode_seeking_weight > 0:
+        h = n // 2
+        noise = torch.cat([z, eps], dim=1)
+        ms = mode_seeking([x[:h].float() for x in fake], [x[h:].float() for x in fake], noise[:h], noise[h:])
+        loss_g = loss_g + cfg.mode_seeking_weight * ms
+        out["mode_seeking"] = ms.detach()
     m.opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     all_reduce_mean_([p.grad for p in m.G.parameters() if p.grad is not None], d)
@@ -308,7 +333,11 @@ def train_step(m: Models, cfg: TrainConfig, d: Dist, step: int, images: Tensor, 
 
 
 def _bf16(cfg: TrainConfig, device: torch.device) -> bool:
-    return cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+    """bf16 autocast when asked, or with "auto" where bf16 is native: CUDA, or a CPU with AVX-512 BF16
+    or AMX. Elsewhere oneDNN emulates bf16, 10-400x slower than fp32 (measured on an AVX2 EPYC)."""
+    if cfg.precision != "auto":
+        return cfg.precision == "bf16"
+    return device.type == "cuda" or (device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -349,24 +378,41 @@ class Trainer:
     """One run: networks, data, run folder and clocks. :meth:`run` is the loop; the other methods are
     what it does now and then (log, sample, checkpoint, decide to stop)."""
 
-    def __init__(self, cfg: TrainConfig, pack_path: Path, run: Path, *, resume: bool, device: str | None, command: str, export_to: Path | None):
+    def __init__(
+        self, cfg: TrainConfig, pack_path: Path, run: Path, *, resume: bool, device: str | None, command: str,
+        export_to: Path | None, resume_from: Path | None = None, export_state: bool = False,
+    ):  # fmt: skip
         self.started = time.monotonic()
-        self.cfg, self.run_dir, self.command, self.export_to = cfg, Path(run), command, export_to
+        self.cfg, self.run_dir, self.command, self.export_to, self.export_state = cfg, Path(run), command, export_to, export_state
         self.d = setup_distributed(device)
         self.pack = load_pack(pack_path)
         _check_pack(cfg, self.pack)
         existing = checkpoint.latest_checkpoint(self.run_dir)
         if existing is not None and not resume:
-            raise FileExistsError(f"{self.run_dir} already holds checkpoints: pass --resume to continue it, or choose another --out")
+            what = "--resume-from starts a new run folder" if resume_from else "choose another --out"
+            raise FileExistsError(f"{self.run_dir} already holds checkpoints: pass --resume to continue it, or {what}")
         if resume and existing is None:
             raise FileNotFoundError(f"--resume: {self.run_dir} holds no checkpoint to resume from")
-        self.models = build_models(cfg, self.d.device)
         self.step, self.nimg, self.train_seconds = 0, 0, 0.0
+        self.sessions: list[dict] = []  # rows of the sessions before this run (from a committed training state)
+        state, source = None, None
         if existing is not None:
-            state = checkpoint.load_checkpoint(existing, map_location=self.d.device)
-            _check_resumable(cfg, state["config"], existing)
+            state, source = checkpoint.load_checkpoint(existing, map_location=self.d.device), existing
+            _check_resumable(cfg, state, source, world=self.d.world)
+        elif resume_from is not None:
+            from train.state import STATE_NAME, load_training_state
+
+            state, source = load_training_state(resume_from, self.d.device), Path(resume_from) / STATE_NAME
+            _check_resumable(cfg, state, source)
+        self.models = build_models(cfg, self.d.device)
+        if state is not None:
             self.models.load_state_dict(state["models"])
             self.step, self.nimg, self.train_seconds = state["step"], state["nimg"], state["train_seconds"]
+            self.sessions = state.get("sessions", [])
+        # Where this run (one session's row of the record) started: a checkpoint of this run keeps it
+        # (one written before run_start existed came from a run that started from scratch).
+        fresh = {"nimg": self.nimg, "train_seconds": self.train_seconds}
+        self.run_start = state.get("run_start", {"nimg": 0, "train_seconds": 0.0}) if existing is not None else fresh
         self.source = BatchSource(self.pack, cfg, self.d)
         if self.d.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -376,6 +422,8 @@ class Trainer:
         self.sample_text = self.pack.sample_embeddings.float().to(self.d.device)
         noise = torch.Generator().manual_seed(cfg.sample_seed)
         self.sample_z = torch.randn(len(self.prompts), cfg.model.z_dim, generator=noise).to(self.d.device)
+        self.diversity_z = torch.randn(samples.DIVERSITY_SEEDS, cfg.model.z_dim, generator=noise).to(self.d.device)
+        self.diversity: dict[str, float] = {}
         self.total_steps = math.ceil(cfg.total_kimg * 1000 / cfg.batch_size)
         self.losses: dict[str, float] = {}
         self.timing = _Throughput()
@@ -449,30 +497,45 @@ class Trainer:
         return (local or "another process was stopped") if flag.item() > 0 else None
 
     def snapshot(self) -> None:
-        """Add a column to the progress grid (EMA generator, fixed prompts and seeds)."""
+        """Add a column to the progress grid (EMA generator, fixed prompts and seeds) and log how
+        different its faces are, so a collapse shows within minutes."""
         if self.d.main and self.prompts:
             with torch.no_grad():
                 images = self.models.G_ema(self.sample_z, self.sample_text)
+                self.diversity = samples.sample_diversity(self.models.G_ema, self.sample_text, self.diversity_z)
             samples.save_snapshot(self.run_dir / "samples", images, self.step)
             samples.build_progress_grid(self.run_dir / "samples", self.prompts, self.cfg.model.resolutions)
+            if self.writer is not None:
+                for k, v in self.diversity.items():
+                    self.writer.add_scalar(f"diversity/{k}", v, self.nimg)
+            print(f"step {self.step} ({self.nimg} images): losses {_fmt(self.losses)}, diversity {_fmt(self.diversity)}", file=sys.stderr, flush=True)
 
     def save(self) -> Path | None:
         """Checkpoint and training record (rank 0), and the export when asked for."""
         if not self.d.main:
             return None
         (self.run_dir / "training_record.json").write_text(json.dumps(self.record(), indent=2))
-        state = _checkpoint_state(self.models, self.cfg, self.step, self.nimg, self.train_seconds, self.losses)
+        state = _checkpoint_state(self.models, self.cfg, self.d.world, self.step, self.nimg, self.train_seconds, self.losses)
+        state.update(sessions=self.sessions, run_start=self.run_start)
         path = checkpoint.save_checkpoint(self.run_dir, state, self.step, self.cfg.keep_checkpoints)
         if self.export_to is not None:
             from train.export import export_run
 
-            export_run(self.run_dir, self.export_to)
+            export_run(self.run_dir, self.export_to, training_state=self.export_state)
         return path
 
     def record(self) -> dict:
         """The training record: what ran where, for how long, how fast, ending with which losses."""
         d, cfg, pack = self.d, self.cfg, self.pack
-        device_name = torch.cuda.get_device_name(d.device) if d.device.type == "cuda" else "cpu"
+        device_name = machine_name(d.device)
+        session = {
+            "run": self.run_dir.name,
+            "date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
+            "device": f"{d.world} x {device_name}" if d.world > 1 else device_name,
+            "images_seen": self.nimg - self.run_start["nimg"],
+            "train_minutes": round((self.train_seconds - self.run_start["train_seconds"]) / 60, 2),
+            "images_seen_total": self.nimg,
+        }
         return {
             "run": self.run_dir.name,
             "command": self.command,
@@ -484,6 +547,7 @@ class Trainer:
             "images_per_second": round(self.timing.images_per_second(), 1),
             "steps": self.step,
             "final_losses": self.losses,
+            "final_diversity": self.diversity,
             "config": cfg.to_dict(),
             "data": {
                 "name": pack.meta.get("data_name", ""),
@@ -493,7 +557,21 @@ class Trainer:
             },
             "torch": torch.__version__,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "sessions": self.sessions + [session],
         }
+
+
+def machine_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU's model and the threads torch uses (what a CPU-minute was spent on)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    model = platform.processor() or "CPU"
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        model = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model} CPU, {torch.get_num_threads()} threads"
 
 
 def fit(
@@ -505,13 +583,19 @@ def fit(
     device: str | None = None,
     command: str = "",
     export_to: Path | None = None,
+    resume_from: Path | None = None,
+    export_state: bool = False,
 ) -> FitResult:
     """Train on a pack into the run folder ``run``; returns where and why it stopped.
 
-    With ``export_to``, every checkpoint is also exported there (EMA generator, card, grid), so a
-    run cut short still leaves usable weights.
+    With ``export_to``, every checkpoint is also exported there (EMA generator, card, grid, and with
+    ``export_state`` the compact training state), so a run cut short still leaves usable weights.
+    ``resume_from`` starts the run from a weights folder's training state (see ``train.state``).
     """
-    return Trainer(cfg, pack_path, run, resume=resume, device=device, command=command, export_to=export_to).run()
+    return Trainer(
+        cfg, pack_path, run, resume=resume, device=device, command=command, export_to=export_to,
+        resume_from=resume_from, export_state=export_state,
+    ).run()  # fmt: skip
 
 
 def _check_pack(cfg: TrainConfig, pack: Pack) -> None:
@@ -523,25 +607,38 @@ def _check_pack(cfg: TrainConfig, pack: Pack) -> None:
         raise ValueError(f"the pack does not fit the model config ({detail})")
 
 
-def _check_resumable(cfg: TrainConfig, saved: dict, path: Path) -> None:
-    """Resuming may change how long to run, not what is trained."""
-    free = {"total_kimg", "max_minutes", "sample_every_minutes", "checkpoint_every_minutes", "keep_checkpoints", "log_every", "num_workers", "data_placement", "compile"}
-    now = cfg.to_dict()
+def _check_resumable(cfg: TrainConfig, state: dict, path: Path, world: int | None = None) -> None:
+    """Resuming may change how long to run, not what is trained. Given ``world`` (resuming a checkpoint,
+    which continues bitwise), neither ``compile`` nor the number of processes may change either: both
+    change the floating-point sums. A checkpoint written before the process count was stored is not
+    checked for it. The compact training state (no ``world``) continues closely, not bitwise, so it may
+    move to a compiled run or another number of GPUs."""
+    free = {"total_kimg", "max_minutes", "sample_every_minutes", "checkpoint_every_minutes", "keep_checkpoints", "log_every", "num_workers", "data_placement"}
+    if world is None:
+        free.add("compile")
+    now, saved = cfg.to_dict(), state["config"]
     differ = sorted(k for k in now if k not in free and json.dumps(now[k], sort_keys=True) != json.dumps(saved.get(k), sort_keys=True))
     if differ:
         raise ValueError(f"cannot resume {path}: the config differs in {differ} (only {sorted(free)} may change)")
+    if world is not None and state.get("world", world) != world:
+        raise ValueError(f"cannot resume {path} bitwise: it was trained by {state['world']} processes, this run has {world}")
 
 
-def _checkpoint_state(m: Models, cfg: TrainConfig, step: int, nimg: int, train_seconds: float, losses: dict) -> dict:
+def _checkpoint_state(m: Models, cfg: TrainConfig, world: int, step: int, nimg: int, train_seconds: float, losses: dict) -> dict:
     # No RNG state to keep: every step's randomness is re-derived from (seed, step, rank).
     return {
         "models": m.state_dict(),
         "config": cfg.to_dict(),  # plain JSON types only (weights_only loading)
+        "world": world,  # the number of processes: another one sums gradients in another order
         "step": step,
         "nimg": nimg,
         "train_seconds": train_seconds,
         "losses": losses,
     }
+
+
+def _fmt(values: dict[str, float]) -> str:
+    return " ".join(f"{k}={v:.3f}" for k, v in values.items()) or "-"
 
 
 class _Throughput:
@@ -583,6 +680,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", required=True, type=Path, help="run folder (checkpoints, samples, logs)")
     p.add_argument("--config", type=Path, help="JSON training config (same shape as a run's config.json)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("--resume-from", type=Path, metavar="WEIGHTS", help="start a new run from a weights folder's training state (e.g. weights/)")
     p.add_argument("--max-minutes", type=float, help="stop cleanly (with a checkpoint) after this much wall time")
     p.add_argument("--total-kimg", type=float, help="stop after this many thousand images")
     p.add_argument("--batch-size", type=int, help="global batch size")
@@ -593,6 +691,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--checkpoint-every", type=float, dest="checkpoint_every_minutes", help="minutes between checkpoints")
     p.add_argument("--device", help="e.g. cuda, cuda:1, cpu (default: cuda when present)")
     p.add_argument("--export", type=Path, help="export the EMA generator here at every checkpoint and at the end")
+    p.add_argument("--with-training-state", action="store_true", help="also export the compact training state (to continue from it)")
     p.add_argument("--push-to-hub", metavar="USER/NAME", help="push the export to this Hub repo when training ends")
     p.set_defaults(func=run_fit)
 
@@ -608,6 +707,10 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         data = TrainConfig.from_file(args.config).to_dict()
     elif args.resume and saved.is_file():
         data = TrainConfig.from_file(saved).to_dict()
+    elif args.resume_from is not None:
+        from train.state import read_state_config
+
+        data = read_state_config(args.resume_from)
     for name in OVERRIDES:
         value = getattr(args, name, None)
         if value is not None:
@@ -627,7 +730,12 @@ def run_fit(args: argparse.Namespace) -> int:
     cfg, pack_path = pack_for_training(cfg, args)
     command = " ".join(["python -m train"] + [a if " " not in a else repr(a) for a in sys.argv[1:]])
     export_to = args.export or (args.out / "export" if args.push_to_hub else None)
-    result = fit(cfg, pack_path, args.out, resume=args.resume, device=args.device, command=command, export_to=export_to)
+    if args.with_training_state and export_to is None:
+        raise ValueError("--with-training-state needs --export (the folder to write it to)")
+    result = fit(
+        cfg, pack_path, args.out, resume=args.resume, device=args.device, command=command, export_to=export_to,
+        resume_from=args.resume_from, export_state=args.with_training_state,
+    )  # fmt: skip
     if dist.is_initialized():
         dist.destroy_process_group()
     print(f"{result.run}: step {result.step}, {result.nimg} images, stopped by {result.stopped_by}")

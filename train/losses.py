@@ -19,9 +19,20 @@ def ra_hinge_g(real: Tensor, fake: Tensor) -> Tensor:
 
 
 def kl_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:
-    """KL(N(mu, exp(logvar)) || N(0, I)), summed over dimensions and averaged over the batch
-    (conditioning augmentation's regulariser, StackGAN)."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1).mean()
+    """KL(N(mu, exp(logvar)) || N(0, I)) per code dimension, averaged over dimensions and batch
+    (conditioning augmentation's regulariser at StackGAN's scale: its code takes the mean over all
+    elements). The sum over the 128 dimensions would weigh ~100 against an adversarial loss of ~2
+    at initialisation and squeeze the text out of the code."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean()
+
+
+def mode_seeking(images_a: list[Tensor], images_b: list[Tensor], noise_a: Tensor, noise_b: Tensor, eps: float = 1e-5) -> Tensor:
+    """Mode-seeking term (Mao et al., CVPR 2019) for pairs of fakes that share their text: the
+    reciprocal of (mean image distance / mean noise distance), so minimising it pushes different
+    noise to different faces. The image distance is averaged over every scale the generator emits."""
+    image_dist = sum((a - b).abs().mean() for a, b in zip(images_a, images_b)) / len(images_a)
+    noise_dist = (noise_a - noise_b).abs().mean()
+    return 1 / (image_dist / noise_dist + eps)
 
 
 def r1_penalty(scores: Tensor, inputs: list[Tensor]) -> Tensor:

@@ -80,6 +80,15 @@ def to_levels(images: Tensor) -> Tensor:
     return ((images.float().clamp(-1, 1) + 1) * 127.5).round()
 
 
+def mean_pairwise_distance(features: Tensor) -> float:
+    """Mean Euclidean distance between the L2-normalised rows, over all pairs i < j."""
+    x = torch.nn.functional.normalize(features.double(), dim=1)
+    n = len(x)
+    if n < 2:
+        raise ValueError("a pairwise distance needs at least 2 faces")
+    return float(torch.pdist(x).sum() / (n * (n - 1) / 2))
+
+
 def tf_bilinear_resize(images: Tensor, size: int) -> Tensor:
     """TensorFlow 1 ``resize_bilinear`` (align_corners=False, no half-pixel centres) of (N, C, H, W)."""
 
@@ -136,7 +145,7 @@ class Gaussian:
 
     @cached_property
     def cov_root(self) -> np.ndarray:
-        """cov^(1/2) (tiny negative eigenvalues from rounding count as 0); kept, as the real set is reused."""
+        """cov^(1/2) (tiny negative eigenvalues from rounding count as 0); cached, as frechet_distance uses it twice."""
         values, vectors = np.linalg.eigh((self.cov + self.cov.T) / 2)
         return (vectors * np.sqrt(values.clip(min=0))) @ vectors.T
 

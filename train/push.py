@@ -1,7 +1,8 @@
 """``python -m train push``: publish a run's exported model to the Hugging Face Hub in one commit.
 
 The commit holds model.safetensors, config.json, the model card (README.md, rendered for the repo),
-the final sample grid, the training record, and evaluation.json when the run has one. The token comes
+the final sample grid, the training record, evaluation.json when the run has one, and the attribute
+read-out and edit directions (attributes.safetensors + .json, ``python -m train attributes``) when built. The token comes
 from HF_TOKEN or the stored login (``hf auth login``); it only ever travels in the Authorization
 header of requests to the Hub: it is never printed, logged, written to a file or put in an error.
 Pushing writes nothing into the run except, when the export is missing or older than the run's last
@@ -19,7 +20,7 @@ from huggingface_hub import CommitOperationAdd, HfApi, constants, get_token
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
-from t2f.hub import load_generator, read_json_object
+from t2f.hub import OPTIONAL_FILES, load_generator, read_json_object
 from t2f.model import CONFIG_NAME, WEIGHTS_NAME
 from train.export import EVALUATION_NAME, GRID_NAME, RECORD_NAME, export_run
 from train.model_card import CARD_NAME, render_model_card
@@ -62,6 +63,7 @@ def push_run(
     card = render_model_card(record, evaluation, grid, repo_id=repo_id)
 
     files = [folder / WEIGHTS_NAME, folder / CONFIG_NAME, folder / RECORD_NAME] + ([folder / grid] if grid else [])
+    files += [folder / name for name in OPTIONAL_FILES if (folder / name).is_file()]  # read-out and edit directions
     operations = [CommitOperationAdd(path_in_repo=f.name, path_or_fileobj=str(f)) for f in files]
     operations.append(CommitOperationAdd(path_in_repo=CARD_NAME, path_or_fileobj=card.encode("utf-8")))
     if evaluation_file:

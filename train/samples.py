@@ -12,15 +12,36 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import torch
+import torch.nn.functional as F
 from PIL import Image, ImageDraw
-from torch import Tensor
+from torch import Tensor, nn
 
-from t2f.pipeline import to_pil
+from t2f.pipeline import scales_strip, to_pil
+from train.metrics import mean_pairwise_distance
 
 CELL = 64  # display size of one image; smaller scales are upscaled with nearest neighbours
 MAX_COLUMNS = 10
 LABEL = 16  # pixels of text above each block
 SNAPSHOT = re.compile(r"^snapshot-(\d{9})\.png$")
+DIVERSITY_SEEDS = 8
+DIVERSITY_SIZE = 32  # faces compared as 32x32 pixels: layout and colour, not texture noise
+
+
+@torch.no_grad()
+def sample_diversity(G: nn.Module, text: Tensor, z: Tensor) -> dict[str, float]:
+    """How different the generator's faces are, as mean pairwise distance of normalised pixels:
+    ``seeds``, between the K noises of each description (averaged over descriptions), and
+    ``texts``, between the descriptions at one noise. Near 0: the noise or the text is ignored."""
+
+    def faces(z: Tensor, text: Tensor) -> Tensor:
+        top = G(z, text)[-1].float()
+        return F.adaptive_avg_pool2d(top, DIVERSITY_SIZE).flatten(1)
+
+    k = len(z)
+    per_text = [mean_pairwise_distance(faces(z, t.expand(k, -1))) for t in text]
+    across = mean_pairwise_distance(faces(z[:1].expand(len(text), -1), text))
+    return {"seeds": sum(per_text) / len(per_text), "texts": across}
 
 
 def save_snapshot(folder: Path, images: list[Tensor], step: int) -> Path:
@@ -62,3 +83,38 @@ def build_progress_grid(folder: Path, prompts: list[str], scales: list[int]) -> 
     path = folder / "progress.png"
     grid.save(path)
     return path
+
+
+def description_sheet(pipe, prompts: list[str], seed: int) -> Image.Image:
+    """One row per description: its face at every scale (4 px to full size, upscaled with nearest
+    neighbours), the description written above it. ``pipe`` is a :class:`t2f.TextToFace`."""
+    rows = []
+    for prompt in prompts:
+        strip = scales_strip(pipe(prompt, seed=seed).images)
+        row = Image.new("RGB", (strip.width, strip.height + LABEL), "white")
+        ImageDraw.Draw(row).text((2, 2), f"{prompt} (seed {seed})", fill="black")
+        row.paste(strip, (0, LABEL))
+        rows.append(row)
+    sheet = Image.new("RGB", (rows[0].width, sum(r.height for r in rows)), "white")
+    for i, row in enumerate(rows):
+        sheet.paste(row, (0, i * row.height))
+    return sheet
+
+
+def run_sheet(args) -> int:
+    from t2f import TextToFace
+    from train.config import SAMPLE_PROMPTS
+
+    pipe = TextToFace.from_pretrained(args.weights)
+    description_sheet(pipe, list(args.prompts or SAMPLE_PROMPTS), args.seed).save(args.out)
+    print(args.out)
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("sheet", help="a picture of a model's faces at every scale for the sample descriptions")
+    p.add_argument("--weights", default="weights", help="weights folder or Hub repo id (default: weights)")
+    p.add_argument("--out", required=True, type=Path, help="PNG to write (e.g. weights/samples.png)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prompts", nargs="+", help="descriptions (default: the training run's six sample descriptions)")
+    p.set_defaults(func=run_sheet)
