@@ -2,13 +2,13 @@
 
 ``weights/training_state.safetensors`` holds what a run needs besides the EMA generator (which is
 ``weights/model.safetensors``, exported in float32 for this reason): G and D in float32, Adam's
-second moments in bfloat16 (their step sizes, so 3 significant digits are plenty), the augmentation
-buffers, and in the metadata the training config, the step and image counters and the rows of the
+second moments in bfloat16 (their step sizes, so 3 significant digits are plenty), and in the
+metadata the training config, the step and image counters and the rows of the
 earlier sessions. Adam's first moments are only kept when beta1 > 0: with the paper's beta1 = 0
 they are the last gradient, which the next step overwrites.
 
 Resuming from it continues the run closely but not bitwise: the second moments were rounded.
-It is never loaded by the app, never sent by ``train push`` unless asked for.
+It is never loaded by the app and never sent by ``train push``.
 """
 
 from __future__ import annotations
@@ -68,12 +68,12 @@ def load_training_state(folder: str | Path, device: torch.device | str = "cpu") 
     back into the state form a checkpoint has. Errors name the file and what is wrong."""
     folder = Path(folder)
     path = folder / STATE_NAME
-    config, meta = read_state_config(folder), _metadata(path)
+    meta = _metadata(path)
+    cfg = _config(meta, path)
     tensors = {k: v.to(device) for k, v in read_state_dict(path).items()}
     counters = json.loads(meta["counters"])
     ema = load_generator(folder).state_dict()
     models: dict = {"G_ema": {k: v.float().to(device) for k, v in ema.items()}}
-    cfg = TrainConfig.from_dict(config)
     with torch.device("meta"):  # the networks' own order of names: Adam's state is indexed by it
         order = {"G": list(Generator(cfg.model).state_dict()), "D": list(Discriminator(cfg.model).state_dict())}
     for net in ("G", "D"):
@@ -91,19 +91,21 @@ def load_training_state(folder: str | Path, device: torch.device | str = "cpu") 
             m = tensors.get(f"{opt}.{name}.exp_avg", torch.zeros_like(v, dtype=torch.float32))
             adam[i] = {"step": step.clone(), "exp_avg": m.float(), "exp_avg_sq": v.float()}
         models[opt] = {"state": adam}  # the hyper-parameters come from the config, as the optimizer is built
-    return {"models": models, "config": config, **{k: counters[k] for k in ("step", "nimg", "train_seconds")},
+    return {"models": models, "config": cfg.to_dict(), **{k: counters[k] for k in ("step", "nimg", "train_seconds")},
             "sessions": json.loads(meta.get("sessions", "[]")), "losses": {}}  # fmt: skip
 
 
 def read_state_config(folder: str | Path) -> dict:
     """The training config stored in ``folder/training_state.safetensors`` (validated), without its tensors."""
     path = Path(folder) / STATE_NAME
-    config = json.loads(_metadata(path)["config"])
+    return _config(_metadata(path), path).to_dict()
+
+
+def _config(meta: dict[str, str], path: Path) -> TrainConfig:
     try:
-        TrainConfig.from_dict(config)
+        return TrainConfig.from_dict(json.loads(meta["config"]))
     except (TypeError, ValueError) as e:
         raise ValueError(f"{path}: its config is not one this version can train: {e}") from None
-    return config
 
 
 def _metadata(path: Path) -> dict[str, str]:
