@@ -185,6 +185,8 @@ class TextToFace:
         self.text_encoder = text_encoder
         self.config = config
         self.attributes = attributes  # the read-out and edit directions (t2f.attributes), when built
+        # Checked once: the generator is this pipeline's frozen copy, so the answer cannot change later.
+        self.edit_problem = self._edit_problem()
         self._cache: OrderedDict[str, Tensor] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -366,8 +368,7 @@ class TextToFace:
 
     # --- attributes: read and edit (t2f.attributes) ---------------------------------------------
 
-    @property
-    def edit_problem(self) -> str | None:
+    def _edit_problem(self) -> str | None:
         """Why :meth:`edit` cannot work with these weights (no attribute file, or one built for another
         generator), or None when it can."""
         if self.attributes is None:
