@@ -40,6 +40,7 @@ from t2f.captions import ATTRIBUTES, caption
 from t2f.hub import load_generator
 from t2f.model import Generator, normalize_text
 from t2f.text import TextEncoder, get_text_encoder
+from train.classifier import binary_accuracy
 
 HELD_OUT_EVERY = 10  # every tenth image's captions measure the probe
 # Ridge on the probe weights. On the CelebA-10k pack, held-out caption accuracy 0.995 at 1e-4, 0.981 at 1e-3,
@@ -114,18 +115,9 @@ def fit_probe(embeddings: Tensor, attributes: Tensor, *, l2: float = PROBE_L2) -
     weight, bias = weight.detach(), bias.detach()
     with torch.no_grad():
         predicted = (x[held].reshape(-1, d) @ weight.T + bias) > 0
-    truth = y[held].reshape(-1, y.shape[-1]).bool()
-    per = {}
-    for i, name in enumerate(READ_ATTRIBUTES):
-        p, t = predicted[:, i], truth[:, i]
-        rates = [float((p[t == c] == c).float().mean()) for c in (True, False) if (t == c).any()]
-        share = float(t.float().mean())
-        per[name] = {
-            "accuracy": round(float((p == t).float().mean()), 4),
-            "balanced_accuracy": round(sum(rates) / len(rates), 4),
-            "majority_baseline": round(max(share, 1 - share), 4),
-        }
     keys = ("accuracy", "balanced_accuracy", "majority_baseline")
+    scores = binary_accuracy(predicted, y[held].reshape(-1, y.shape[-1]).bool(), READ_ATTRIBUTES)
+    per = {name: {key: round(v[key], 4) for key in keys} for name, v in scores.items()}
     means = {key: round(sum(v[key] for v in per.values()) / len(per), 4) for key in keys}
     metrics = {"held_out_captions": int(held.sum()) * k, "held_out_mean": means, "held_out": per}
     return weight, bias, metrics

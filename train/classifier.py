@@ -20,6 +20,7 @@ import itertools
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -183,10 +184,13 @@ def attribute_accuracy(model: AttributeClassifier, images: Tensor, labels: Tenso
     rates), the majority-class accuracy (what always answering the commoner value scores) and the share
     of positives. Rates of a class absent from the labels are left out of the balanced accuracy."""
     probs, _ = model.predict(images)
-    predicted = probs >= 0.5
-    truth = labels.bool()
+    return binary_accuracy(probs >= 0.5, labels.bool(), model.config.attributes)
+
+
+def binary_accuracy(predicted: Tensor, truth: Tensor, names: Sequence[str]) -> dict[str, dict[str, float]]:
+    """The statistics of :func:`attribute_accuracy` for 0/1 predictions and truths (N, A), per name."""
     out = {}
-    for i, name in enumerate(model.config.attributes):
+    for i, name in enumerate(names):
         p, t = predicted[:, i], truth[:, i]
         rates = [float((p[t == c] == c).float().mean()) for c in (True, False) if (t == c).any()]
         share = float(t.float().mean())
