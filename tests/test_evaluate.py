@@ -31,10 +31,11 @@ from train.evaluate import (
     caption_claims,
     derangement,
     evaluate,
+    generate_batched,
     normalized,
     results_markdown,
     summarize,
-    update_readme,
+    update_readme_block,
     weak_attributes,
 )
 from train.metrics import fid, kid, tf_bilinear_resize
@@ -268,6 +269,7 @@ def test_adherence_is_higher_for_matched_than_shuffled_captions(synthetic, train
     assert a["generated"]["mean"] > a["shuffled"]["mean"]
     assert report["n"] == 20 and report["realism"]["images"] == {"generated": 20, "real": 20, "floor": 20}
     assert set(report["realism"]["scales"]) == {"64", "32"}
+    assert report["realism"]["scale_gap"] == {"32": pytest.approx(0, abs=1e-6)}  # the stand-in pools its 32 px
     # A generator that ignores the text draws none of what its captions ask for.
     ignoring = run(_stand_in_generator(False))["adherence"]
     assert ignoring["generated"]["per_claim"]["Blond_Hair"]["found"] < a["generated"]["per_claim"]["Blond_Hair"]["found"]
@@ -282,23 +284,33 @@ def test_adherence_is_higher_for_matched_than_shuffled_captions(synthetic, train
     assert summary["Text adherence, normalized (floor 0, ceiling 1)"] == a["normalized"]["mean"]
     assert summary["Attributes left out of adherence"] == "Eyeglasses (0.600)"
     assert summary["Classifier balanced accuracy (held-out mean)"] == 0.81 and summary["Classifier majority baseline (held-out mean)"] == 0.812
-    assert summary["FID 64px"] >= 0
+    assert summary["FID 64px"] >= 0 and summary["Scale gap (32 px; real faces 0)"] == "0.000"
     json.dumps(report)  # the report is plain JSON
     markdown = results_markdown(report)
-    assert "| 64 px |" in markdown and "| Blond_Hair (" in markdown
+    assert "| 64 px |" in markdown and "| Blond_Hair (" in markdown and "32 px **0.000**" in markdown
     assert "| precision: share of the attributes shown that the caption asks for |" in markdown and "Eyeglasses (0.600)" in markdown
+
+
+def test_scale_gap_is_the_distance_of_each_scale_from_the_pooled_full_face():
+    def generate(texts: list[str], seeds: list[int]) -> list[torch.Tensor]:
+        full = torch.rand(len(texts), 3, 16, 16, generator=torch.Generator().manual_seed(seeds[0])) * 2 - 1
+        return [F.avg_pool2d(full, 4) + 0.25, F.avg_pool2d(full, 2) - 0.5, full]
+
+    full, half, gap = generate_batched(generate, ["a face"] * 5, list(range(5)), batch_size=2)  # batches of 2, 2, 1
+    assert full.shape == (5, 3, 16, 16) and half.shape == (5, 3, 8, 8)
+    assert gap == {"4": pytest.approx(0.25), "8": pytest.approx(0.5)}
 
 
 def test_update_readme_replaces_only_the_evaluation_block(tmp_path, synthetic, trained):
     report = evaluate(_stand_in_generator(True), synthetic, trained, _pooled_pixels, resolution=64, n=4, seed=1, diversity_descriptions=2, diversity_seeds=2)
     readme = tmp_path / "README.md"
     readme.write_text("# Title\n\n<!-- evaluation:start -->\nold\n<!-- evaluation:end -->\n\nTail\n")
-    update_readme(readme, report)
+    update_readme_block(readme, "evaluation", results_markdown(report))
     text = readme.read_text()
     assert text.startswith("# Title") and text.endswith("Tail\n") and "old" not in text and "N = 4" in text
     readme.write_text("# No block\n")
     with pytest.raises(ValueError, match="evaluation:start"):
-        update_readme(readme, report)
+        update_readme_block(readme, "evaluation", "new")
 
 
 def test_evaluate_command_without_classifier_is_a_clear_error(synthetic, tiny_weights, tmp_path, capsys):

@@ -53,9 +53,8 @@ def test_kl_is_per_code_dimension():
 
 
 def test_mode_seeking_rewards_distance_between_faces_per_noise_distance():
-    a = [torch.zeros(2, 3, 4, 4), torch.zeros(2, 3, 8, 8)]
-    near = [x + 0.1 for x in a]
-    far = [x + 0.5 for x in a]
+    a = torch.zeros(2, 3, 8, 8)
+    near, far = a + 0.1, a + 0.5
     za, zb = torch.zeros(2, 4), torch.ones(2, 4)
     assert mode_seeking(a, near, za, zb).item() == pytest.approx(1 / (0.1 + 1e-5), rel=1e-4)
     assert mode_seeking(a, far, za, zb) < mode_seeking(a, near, za, zb)

@@ -273,7 +273,10 @@ def test_real_celeba_folder_counts_and_crops():
 
 def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
     """fit --export W --with-training-state, then a fresh run --resume-from W: the counters, the
-    record's sessions and the networks carry over; another config is refused by name."""
+    record's sessions (with the evaluation added after the export) and the networks carry over;
+    another config is refused by name."""
+    from tests.test_curve import evaluation
+    from train.evaluate import _refresh_weights_folder
     from train.state import STATE_NAME, load_training_state
 
     cfg = small_config(total_kimg=0.04)
@@ -281,10 +284,15 @@ def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
     first = fit(cfg, syn_pack, tmp_path / "s1", export_to=weights, export_state=True)
     assert (weights / STATE_NAME).is_file() and (weights / "model.safetensors").is_file()
     assert json.loads((weights / "config.json").read_text())["z_dim"] == 16
+    # The evaluation of the first session's weights, written after the export, reaches the next record.
+    summary = evaluation(fid128=300.0, adherence=0.9)
+    _refresh_weights_folder(weights / "evaluation.json", {"summary": summary})
+    assert (weights / "learning_curve.png").is_file()
     second = fit(small_config(total_kimg=0.08), syn_pack, tmp_path / "s2", resume_from=weights)
     assert second.step == 2 * first.step and second.nimg == 80
     sessions = second.record["sessions"]
     assert [s["images_seen"] for s in sessions] == [40, 40] and sessions[-1]["images_seen_total"] == 80
+    assert sessions[0]["evaluation"] == summary and "evaluation" not in sessions[1]
     # What it continues from is the first run's last checkpoint: networks exact, Adam's second
     # moments to bfloat16's 8 bits.
     saved = checkpoint.load_checkpoint(checkpoint.latest_checkpoint(first.run))

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from train import attributes, classifier, evaluate, export, loop, prepare, push, samples
+from train import attributes, classifier, curve, evaluate, export, loop, prepare, push, samples
 
 PARSERS = (
     prepare.add_parser, loop.add_parser, export.add_parser, push.add_parser, classifier.add_parser, evaluate.add_parser,
-    attributes.add_parser, samples.add_parser,
+    attributes.add_parser, samples.add_parser, curve.add_parser,
 )  # fmt: skip
 
 

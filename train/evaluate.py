@@ -86,7 +86,6 @@ MIN_BALANCED_ACCURACY = 0.65
 MARKED_BY_ABSENCE = frozenset({"No_Beard"})
 DIVERSITY_SEEDS = 8
 SEED_STRIDE = 1_000_003
-README_START, README_END = "<!-- evaluation:start -->", "<!-- evaluation:end -->"
 
 # texts, noise seeds -> the generator's images smallest scale first, (N, 3, r, r) in [-1, 1]
 Generate = Callable[[list[str], list[int]], list[Tensor]]
@@ -236,14 +235,20 @@ def sample_records(index: CelebAIndex, n: int, seed: int) -> tuple[list[int], li
     return sorted(int(i) for i in chosen), sorted(int(i) for i in floor)
 
 
-def generate_batched(generate: Generate, texts: list[str], seeds: list[int], batch_size: int) -> tuple[Tensor, Tensor]:
-    """The generator's two largest scales, (N, 3, R, R) and (N, 3, R/2, R/2), float in [-1, 1]."""
-    full, half = [], []
+def generate_batched(generate: Generate, texts: list[str], seeds: list[int], batch_size: int) -> tuple[Tensor, Tensor, dict[str, float]]:
+    """The generator's two largest scales, (N, 3, R, R) and (N, 3, R/2, R/2), float in [-1, 1], and the
+    scale gap: for every smaller scale r, the mean absolute difference between the r px output and the
+    R px output average-pooled to r px ({str(r): gap}; 0 for a real pyramid, which is made that way)."""
+    full, half, gaps = [], [], {}
     for i in range(0, len(texts), batch_size):
-        images = generate(texts[i : i + batch_size], seeds[i : i + batch_size])
-        full.append(images[-1].float().cpu())
-        half.append(images[-2].float().cpu())
-    return torch.cat(full), torch.cat(half)
+        images = [x.float().cpu() for x in generate(texts[i : i + batch_size], seeds[i : i + batch_size])]
+        top = images[-1]
+        for x in images[:-1]:
+            gap = (x - F.avg_pool2d(top, top.shape[-1] // x.shape[-1])).abs().mean(dim=(1, 2, 3)).sum().item()
+            gaps[str(x.shape[-1])] = gaps.get(str(x.shape[-1]), 0.0) + gap
+        full.append(top)
+        half.append(images[-2])
+    return torch.cat(full), torch.cat(half), {r: gap / len(texts) for r, gap in gaps.items()}
 
 
 def halve(images: Tensor) -> Tensor:
@@ -313,13 +318,13 @@ def evaluate(
 
     log(f"generating {len(texts)} faces")
     start = time.perf_counter()
-    generated, generated_half = generate_batched(generate, texts, item_seeds, batch_size)
+    generated, generated_half, scale_gap = generate_batched(generate, texts, item_seeds, batch_size)
     if generated.shape[-1] != resolution:
         raise ValueError(f"the generator makes {generated.shape[-1]} px faces, not {resolution} px")
     d = min(diversity_descriptions, len(texts))
     div_texts = [t for t in texts[:d] for _ in range(diversity_seeds)]
     div_seeds = [seed * SEED_STRIDE + len(held) + k for _ in range(d) for k in range(diversity_seeds)]
-    div_images, _ = generate_batched(generate, div_texts, div_seeds, batch_size)
+    div_images, _, _ = generate_batched(generate, div_texts, div_seeds, batch_size)
     seconds["generate"] = time.perf_counter() - start
 
     log(f"Inception features of {3 * len(records)} faces at {resolution} and at {resolution // 2} px")
@@ -351,6 +356,7 @@ def evaluate(
             **realism_report,
             "network": info,
             "images": {"generated": len(generated), "real": len(real), "floor": len(floor)},
+            "scale_gap": scale_gap,
             "crop": "train.data face square (148/178 of the width, centred at 121/218 of the height), Lanczos "
             "to R (smaller crops are upscaled)",
             "resize": "R/2: generator's own R/2 output vs real faces average-pooled 2x2; Inception: 8-bit levels, "
@@ -384,6 +390,9 @@ def summarize(report: dict) -> dict:
         summary[f"{name}, shuffled captions (floor)"] = a["shuffled"][key]
     summary["Attributes left out of adherence"] = _excluded(a)
     summary["Diversity, same description (generated / real)"] = div["ratio"]
+    gap = report["realism"].get("scale_gap")  # reports before it was measured lack it
+    if gap:
+        summary[f"Scale gap ({', '.join(gap)} px; real faces 0)"] = " / ".join(_f(v) for v in gap.values())
     means = report["classifier"].get("held_out_mean") or {}
     for key, name in (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"), ("majority_baseline", "majority baseline")):
         if means.get(key) is not None:
@@ -425,6 +434,15 @@ def results_markdown(report: dict) -> str:
             f"| {res} px | {_f(s['fid'], 2)} | {_f(s['fid_floor'], 2)} | {_f(1000 * s['kid'], 2)} ± {_f(1000 * s['kid_std'], 2)} "
             f"| {_f(1000 * s['kid_floor'], 2)} ± {_f(1000 * s['kid_floor_std'], 2)} |"
         )
+    gap = realism_.get("scale_gap")
+    if gap:
+        lines += [
+            "",
+            f"Scale gap: how far each smaller output is from the {r} px face average-pooled to its size (mean absolute "
+            "difference, pixels in [-1, 1]; 0 for real faces, whose smaller scales are made that way): "
+            + ", ".join(f"{res} px **{_f(v)}**" for res, v in gap.items())
+            + ".",
+        ]
     a, div = report["adherence"], report["diversity"]
     same, every = div["same_description"], div["all_faces"]
     lines += [
@@ -476,14 +494,15 @@ def results_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, report: dict) -> None:
-    """Replace the text between README's evaluation markers with :func:`results_markdown`."""
+def update_readme_block(readme: Path, name: str, body: str) -> None:
+    """Replace the text between README's ``<!-- name:start -->`` and ``<!-- name:end -->`` markers with ``body``."""
+    start_marker, end_marker = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     text = readme.read_text(encoding="utf-8")
-    start, end = text.find(README_START), text.find(README_END)
+    start, end = text.find(start_marker), text.find(end_marker)
     if start < 0 or end < start:
-        raise ValueError(f"{readme} has no {README_START} ... {README_END} block to put the results in")
-    block = f"{README_START}\n{results_markdown(report)}\n{README_END}"
-    readme.write_text(text[:start] + block + text[end + len(README_END) :], encoding="utf-8")
+        raise ValueError(f"{readme} has no {start_marker} ... {end_marker} block to put the {name} in")
+    block = f"{start_marker}\n{body}\n{end_marker}"
+    readme.write_text(text[:start] + block + text[end + len(end_marker) :], encoding="utf-8")
 
 
 # --- command line -----------------------------------------------------------------------------------
@@ -533,27 +552,39 @@ def run_evaluate(args: argparse.Namespace) -> int:
     out.with_suffix(".md").write_text(markdown + "\n", encoding="utf-8")
     print(markdown)
     print(f"wrote {out} and {out.with_suffix('.md')}")
-    _refresh_model_card(out, report)
     if args.readme:
-        update_readme(args.readme, report)
+        update_readme_block(args.readme, "evaluation", markdown)
         print(f"updated the results in {args.readme}")
+    _refresh_weights_folder(out, report, args.readme)
     return 0
 
 
-def _refresh_model_card(out: Path, report: dict) -> None:
-    """An exported weights folder's card shows its evaluation: rewrite it when the report lands there."""
+def _refresh_weights_folder(out: Path, report: dict, readme: Path | None = None) -> None:
+    """When the report lands in an exported weights folder: the session that trained the weights gets
+    the numbers in its row of the record (and of the training state, which the next session's record
+    starts from), the learning curve is redrawn (and README's curve block, when it has one), and the
+    model card is rewritten to show them."""
+    from train.curve import CURVE_NAME, curve_points, refresh_curve
     from train.export import EVALUATION_NAME, GRID_NAME, RECORD_NAME
     from train.model_card import write_model_card
+    from train.state import STATE_NAME, update_state_sessions
 
     folder = out.parent
     if out.name != EVALUATION_NAME or not (folder / RECORD_NAME).is_file():
         return
     record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
-    if record.get("sessions"):
-        # The session that trained these weights gets its numbers in the record's per-session table.
-        record["sessions"][-1]["evaluation"] = report["summary"]
+    sessions = record.get("sessions", [])
+    if sessions:
+        sessions[-1]["evaluation"] = report["summary"]
         (folder / RECORD_NAME).write_text(json.dumps(record, indent=2), encoding="utf-8")
-    card = write_model_card(folder, record, report, GRID_NAME if (folder / GRID_NAME).is_file() else None)
+        if (folder / STATE_NAME).is_file():
+            update_state_sessions(folder, sessions)
+    if curve_points(sessions):
+        with_block = readme is not None and "<!-- curve:start -->" in readme.read_text(encoding="utf-8")
+        refresh_curve(folder, sessions, readme if with_block else None)
+    curve = CURVE_NAME if (folder / CURVE_NAME).is_file() else None
+    grid = GRID_NAME if (folder / GRID_NAME).is_file() else None
+    card = write_model_card(folder, record, report, grid, curve_file=curve)
     print(f"updated the model card {card}")
 
 

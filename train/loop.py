@@ -322,7 +322,8 @@ def train_step(m: Models, cfg: TrainConfig, d: Dist, step: int, images: Tensor, 
     if cfg.mode_seeking_weight > 0:
         h = n // 2
         noise = torch.cat([z, eps], dim=1)
-        ms = mode_seeking([x[:h].float() for x in fake], [x[h:].float() for x in fake], noise[:h], noise[h:])
+        top = fake[-1].float()
+        ms = mode_seeking(top[:h], top[h:], noise[:h], noise[h:])
         loss_g = loss_g + cfg.mode_seeking_weight * ms
         out["mode_seeking"] = ms.detach()
     m.opt_g.zero_grad(set_to_none=True)

@@ -46,12 +46,13 @@ def render_model_card(
     grid_file: str | None = None,
     *,
     repo_id: str | None = None,
+    curve_file: str | None = None,
 ) -> str:
     """The README.md text for a model trained as ``record`` describes.
 
     ``evaluation`` is the content of ``evaluation.json`` (None: "not evaluated yet"); ``grid_file`` the
     name of the sample grid image beside the card; ``repo_id`` the Hub repo the card is published to
-    (used in the loading example).
+    (used in the loading example); ``curve_file`` the name of the learning curve plot beside the card.
     """
     missing = [key for key in REQUIRED_KEYS if key not in record]
     if missing:
@@ -81,6 +82,7 @@ def render_model_card(
         _samples_section(grid_file),
         _training_section(record, config, model, data),
         _evaluation_section(evaluation),
+        *_sessions_section(record, curve_file),
         _intended_use_section(),
         _limits_section(resolution),
         "## Licence\n\n"
@@ -102,10 +104,12 @@ def write_model_card(
     grid_file: str | None = None,
     *,
     repo_id: str | None = None,
+    curve_file: str | None = None,
 ) -> Path:
     """Write ``folder/README.md`` (see :func:`render_model_card`) and return its path."""
     path = Path(folder) / CARD_NAME
-    path.write_text(render_model_card(record, evaluation, grid_file, repo_id=repo_id), encoding="utf-8")
+    card = render_model_card(record, evaluation, grid_file, repo_id=repo_id, curve_file=curve_file)
+    path.write_text(card, encoding="utf-8")
     return path
 
 
@@ -163,6 +167,21 @@ def _evaluation_section(evaluation: dict | None) -> str:
         return "## Evaluation\n\nThe evaluation holds no headline numbers; see `evaluation.json`."
     table = "| Metric | Value |\n|---|---|\n" + "\n".join(f"| {_cell(k)} | {_cell(_fmt(v))} |" for k, v in metrics.items())
     return f"## Evaluation\n\nOn the held-out CelebA images (details in `evaluation.json`):\n\n{table}"
+
+
+def _sessions_section(record: dict, curve_file: str | None) -> list[str]:
+    """Weights trained a session at a time: the evaluation after each session (none for a single run)."""
+    from train.curve import curve_markdown, curve_points
+
+    sessions = record.get("sessions", [])
+    points = curve_points(sessions)
+    if len(sessions) < 2 or not points:
+        return []
+    return [
+        "## Training sessions\n\n"
+        "These weights were trained a session at a time, each continuing from the last; the evaluation of the "
+        f"weights each session left:\n\n{curve_markdown(points, len(sessions), curve_file)}"
+    ]
 
 
 def _intended_use_section() -> str:

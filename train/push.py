@@ -22,6 +22,7 @@ from huggingface_hub.utils import validate_repo_id
 
 from t2f.hub import OPTIONAL_FILES, load_generator, read_json_object
 from t2f.model import CONFIG_NAME, WEIGHTS_NAME
+from train.curve import CURVE_NAME
 from train.export import EVALUATION_NAME, GRID_NAME, RECORD_NAME, export_run
 from train.model_card import CARD_NAME, render_model_card
 
@@ -60,9 +61,11 @@ def push_run(
     evaluation_file = max(found, key=lambda f: f.stat().st_mtime) if found else None
     evaluation = read_json_object(evaluation_file) if evaluation_file else None
     grid = GRID_NAME if (folder / GRID_NAME).is_file() else None
-    card = render_model_card(record, evaluation, grid, repo_id=repo_id)
+    curve = CURVE_NAME if (folder / CURVE_NAME).is_file() else None
+    card = render_model_card(record, evaluation, grid, repo_id=repo_id, curve_file=curve)
 
-    files = [folder / WEIGHTS_NAME, folder / CONFIG_NAME, folder / RECORD_NAME] + ([folder / grid] if grid else [])
+    files = [folder / WEIGHTS_NAME, folder / CONFIG_NAME, folder / RECORD_NAME]
+    files += [folder / name for name in (grid, curve) if name]
     files += [folder / name for name in OPTIONAL_FILES if (folder / name).is_file()]  # read-out and edit directions
     operations = [CommitOperationAdd(path_in_repo=f.name, path_or_fileobj=str(f)) for f in files]
     operations.append(CommitOperationAdd(path_in_repo=CARD_NAME, path_or_fileobj=card.encode("utf-8")))

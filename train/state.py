@@ -95,6 +95,21 @@ def load_training_state(folder: str | Path, device: torch.device | str = "cpu") 
             "sessions": json.loads(meta.get("sessions", "[]")), "losses": {}}  # fmt: skip
 
 
+def update_state_sessions(folder: str | Path, sessions: list[dict]) -> Path:
+    """Replace the session rows in ``folder/training_state.safetensors``, tensors unchanged.
+
+    ``train evaluate`` adds a session's evaluation to its row after the state was exported; the next
+    run's record starts from the state's rows, so they must carry it too.
+    """
+    path = Path(folder) / STATE_NAME
+    meta = _metadata(path)
+    tensors = read_state_dict(path)
+    tmp = path.with_name(f".{STATE_NAME}.tmp")
+    save_file(tensors, str(tmp), metadata={**meta, "sessions": json.dumps(sessions)})
+    tmp.replace(path)
+    return path
+
+
 def read_state_config(folder: str | Path) -> dict:
     """The training config stored in ``folder/training_state.safetensors`` (validated), without its tensors."""
     path = Path(folder) / STATE_NAME

@@ -1,0 +1,91 @@
+"""The learning curve of session-by-session training: points, stopping rule, plot, README and card."""
+
+import json
+import re
+
+import pytest
+from PIL import Image
+
+from train.__main__ import main
+from train.curve import ADHERENCE, DIVERSITY, FID64, FID64_FLOOR, FID128, FID128_FLOOR, PRECISION, curve_points, stop_rule
+from train.model_card import render_model_card
+
+
+def evaluation(fid128: float, adherence: float) -> dict:
+    return {
+        FID128: fid128, FID128_FLOOR: 36.3, FID64: fid128 * 0.7, FID64_FLOOR: 34.8,
+        ADHERENCE: adherence, PRECISION: adherence * 0.7, DIVERSITY: 0.58, "Held-out images (N)": 500,
+    }  # fmt: skip
+
+
+def session(run: str, images: int, total: int, minutes: float, fid128: float | None = None, adherence: float = 0.5) -> dict:
+    row = {"run": run, "date": "2026-11-28", "device": "CPU", "images_seen": images, "images_seen_total": total, "train_minutes": minutes}
+    return row | ({"evaluation": evaluation(fid128, adherence)} if fid128 is not None else {})
+
+
+SESSIONS = [session("s1", 80_000, 80_000, 90.0, 330.0, 0.92), session("s2", 140_000, 220_000, 128.0, 290.0, 0.95)]
+
+
+def test_points_are_the_evaluated_sessions_with_running_totals():
+    rows = [*SESSIONS, session("s3", 100_000, 320_000, 120.0)]  # trained, not evaluated yet
+    points = curve_points(rows)
+    assert [(p.session, p.run, p.images, p.minutes) for p in points] == [(1, "s1", 80_000, 90.0), (2, "s2", 220_000, 218.0)]
+    assert points[1].fid128 == 290.0 and points[1].fid64_floor == 34.8 and points[1].adherence == 0.95
+    broken = [session("s1", 1, 1, 1.0) | {"evaluation": {FID128: 300.0}}]
+    with pytest.raises(ValueError, match="session 1 \\(s1\\).*lacks 'FID 128px, real vs real"):
+        curve_points(broken)
+
+
+@pytest.mark.parametrize(
+    ("fids", "sessions", "stop", "reason"),
+    [
+        ((330.0, 290.0), 2, False, r"330.00 to 290.00 \(\+12.1% better\), at least the 5%"),
+        ((330.0, 320.0), 2, True, r"330.00 to 320.00 \(\+3.0% better\), under the 5%"),
+        ((330.0, 340.0), 2, True, r"\(-3.0% better\), under"),
+        ((330.0, 200.0), 5, True, "5 sessions trained"),
+        ((330.0, 290.0), 3, False, "last session has no evaluation"),
+        ((330.0,), 1, False, "last session has no evaluation"),
+    ],
+)
+def test_stopping_rule(fids, sessions, stop, reason):
+    rows = [session(f"s{i}", 10, 10 * i, 1.0, fid) for i, fid in enumerate(fids, start=1)]
+    verdict, why = stop_rule(curve_points(rows), sessions)
+    assert verdict is stop
+    assert re.search(reason, why), why
+
+
+def test_curve_command_draws_the_plot_and_rewrites_the_readme_block(tmp_path, capsys):
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "training_record.json").write_text(json.dumps({"sessions": SESSIONS}))
+    readme = tmp_path / "README.md"
+    readme.write_text("# Top\n\n<!-- curve:start -->\nold\n<!-- curve:end -->\n\nTail\n")
+    assert main(["curve", "--weights", str(weights), "--readme", str(readme)]) == 0
+    with Image.open(weights / "learning_curve.png") as plot:
+        assert plot.size == (1000, 400)
+        assert len(set(plot.convert("RGB").getdata())) > 50  # drawn, not blank
+    text = readme.read_text()
+    assert text.startswith("# Top") and text.endswith("Tail\n") and "old" not in text
+    assert "| 2 | s2 | 220,000 | 218.0 | 290.0 (36.3) | 203.0 (34.8) | 0.950 | 0.665 | 0.580 |" in text
+    assert "**Stopping rule:** not met: session 2 took FID at 128 px from 330.00 to 290.00" in text
+    assert "](weights/learning_curve.png)" in text
+    assert "| 1 | s1 | 80,000 | 90.0 |" in capsys.readouterr().out
+
+
+def test_curve_command_errors_are_one_line(tmp_path, capsys):
+    assert main(["curve", "--weights", str(tmp_path)]) == 2
+    assert "training_record.json does not exist" in capsys.readouterr().err
+    (tmp_path / "training_record.json").write_text(json.dumps({"sessions": [session("s1", 1, 1, 1.0)]}))
+    assert main(["curve", "--weights", str(tmp_path)]) == 2
+    assert "no evaluated session to plot" in capsys.readouterr().err
+    assert not (tmp_path / "learning_curve.png").exists()
+
+
+def test_model_card_shows_the_sessions_once_there_are_several():
+    from tests.test_hub import tiny_train_config, training_record
+
+    record = training_record(tiny_train_config(), 120)
+    assert "## Training sessions" not in render_model_card(record | {"sessions": SESSIONS[:1]})
+    card = render_model_card(record | {"sessions": SESSIONS}, curve_file="learning_curve.png")
+    assert "## Training sessions" in card and "| 2 | s2 | 220,000 |" in card
+    assert "![Learning curve: FID and text adherence against images seen](learning_curve.png)" in card
