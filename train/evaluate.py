@@ -494,9 +494,14 @@ def results_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def readme_markers(name: str) -> tuple[str, str]:
+    """The comments that open and close README's generated block ``name``."""
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
 def update_readme_block(readme: Path, name: str, body: str) -> None:
     """Replace the text between README's ``<!-- name:start -->`` and ``<!-- name:end -->`` markers with ``body``."""
-    start_marker, end_marker = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    start_marker, end_marker = readme_markers(name)
     text = readme.read_text(encoding="utf-8")
     start, end = text.find(start_marker), text.find(end_marker)
     if start < 0 or end < start:
@@ -580,7 +585,7 @@ def _refresh_weights_folder(out: Path, report: dict, readme: Path | None = None)
         if (folder / STATE_NAME).is_file():
             update_state_sessions(folder, sessions)
     if curve_points(sessions):
-        with_block = readme is not None and "<!-- curve:start -->" in readme.read_text(encoding="utf-8")
+        with_block = readme is not None and readme_markers("curve")[0] in readme.read_text(encoding="utf-8")
         refresh_curve(folder, sessions, readme if with_block else None)
     curve = CURVE_NAME if (folder / CURVE_NAME).is_file() else None
     grid = GRID_NAME if (folder / GRID_NAME).is_file() else None
