@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import torch
-from huggingface_hub import hf_hub_download, try_to_load_from_cache
-from huggingface_hub.file_download import _CACHED_NO_EXIST
+# _CACHED_NO_EXIST is public (in huggingface_hub.__all__): try_to_load_from_cache's documented "known absent" value.
+from huggingface_hub import _CACHED_NO_EXIST, hf_hub_download, try_to_load_from_cache
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,

@@ -286,8 +286,14 @@ def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
     assert json.loads((weights / "config.json").read_text())["z_dim"] == 16
     # The evaluation of the first session's weights, written after the export, reaches the next record.
     summary = evaluation(fid128=300.0, adherence=0.9)
-    _refresh_weights_folder(weights / "evaluation.json", {"summary": summary})
+    readme, plain = tmp_path / "README.md", tmp_path / "PLAIN.md"
+    readme.write_text("# T\n\n<!-- curve:start -->\nold\n<!-- curve:end -->\n")
+    plain.write_text("# No curve block\n")
+    _refresh_weights_folder(weights / "evaluation.json", {"summary": summary}, readme)
+    _refresh_weights_folder(weights / "evaluation.json", {"summary": summary}, plain)
     assert (weights / "learning_curve.png").is_file()
+    assert "old" not in readme.read_text() and "| 1 | s1 | 40 |" in readme.read_text()
+    assert plain.read_text() == "# No curve block\n"
     second = fit(small_config(total_kimg=0.08), syn_pack, tmp_path / "s2", resume_from=weights)
     assert second.step == 2 * first.step and second.nimg == 80
     sessions = second.record["sessions"]
