@@ -569,8 +569,8 @@ def _refresh_weights_folder(out: Path, report: dict, readme: Path | None = None)
     the numbers in its row of the record (and of the training state, which the next session's record
     starts from), the learning curve is redrawn (and README's curve block, when it has one), and the
     model card is rewritten to show them."""
-    from train.curve import CURVE_NAME, curve_points, refresh_curve
-    from train.export import EVALUATION_NAME, GRID_NAME, RECORD_NAME
+    from train.curve import curve_points, refresh_curve
+    from train.export import EVALUATION_NAME, RECORD_NAME
     from train.model_card import write_model_card
     from train.state import STATE_NAME, update_state_sessions
 
@@ -587,9 +587,7 @@ def _refresh_weights_folder(out: Path, report: dict, readme: Path | None = None)
     if curve_points(sessions):
         with_block = readme is not None and readme_markers("curve")[0] in readme.read_text(encoding="utf-8")
         refresh_curve(folder, sessions, readme if with_block else None)
-    curve = CURVE_NAME if (folder / CURVE_NAME).is_file() else None
-    grid = GRID_NAME if (folder / GRID_NAME).is_file() else None
-    card = write_model_card(folder, record, report, grid, curve_file=curve)
+    card = write_model_card(folder, record, report)
     print(f"updated the model card {card}")
 
 

@@ -60,7 +60,7 @@ def export_run(run: str | Path, out: str | Path, *, dtype: torch.dtype | None = 
     if (run / EVALUATION_NAME).is_file():
         shutil.copyfile(run / EVALUATION_NAME, out / EVALUATION_NAME)
         evaluation = json.loads((out / EVALUATION_NAME).read_text())
-    write_model_card(out, record, evaluation, GRID_NAME if grid.is_file() else None)
+    write_model_card(out, record, evaluation)
     load_generator(out)  # what was written must load
     return out
 

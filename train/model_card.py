@@ -97,18 +97,22 @@ def render_model_card(
     return str(ModelCard(content))  # parses the YAML header: a broken card fails here, not on the Hub
 
 
-def write_model_card(
-    folder: Path,
-    record: dict,
-    evaluation: dict | None = None,
-    grid_file: str | None = None,
-    *,
-    repo_id: str | None = None,
-    curve_file: str | None = None,
-) -> Path:
-    """Write ``folder/README.md`` (see :func:`render_model_card`) and return its path."""
+def linked_images(folder: Path) -> tuple[str | None, str | None]:
+    """The names of the sample grid and the learning curve beside a card in ``folder``, None where absent:
+    what the card links and what a push uploads with it."""
+    from train.curve import CURVE_NAME
+    from train.export import GRID_NAME
+
+    grid, curve = (name if (Path(folder) / name).is_file() else None for name in (GRID_NAME, CURVE_NAME))
+    return grid, curve
+
+
+def write_model_card(folder: Path, record: dict, evaluation: dict | None = None, *, repo_id: str | None = None) -> Path:
+    """Write ``folder/README.md`` (see :func:`render_model_card`), linking the pictures found beside it,
+    and return its path."""
     path = Path(folder) / CARD_NAME
-    card = render_model_card(record, evaluation, grid_file, repo_id=repo_id, curve_file=curve_file)
+    grid, curve = linked_images(folder)
+    card = render_model_card(record, evaluation, grid, repo_id=repo_id, curve_file=curve)
     path.write_text(card, encoding="utf-8")
     return path
 

@@ -22,9 +22,8 @@ from huggingface_hub.utils import validate_repo_id
 
 from t2f.hub import OPTIONAL_FILES, load_generator, read_json_object
 from t2f.model import CONFIG_NAME, WEIGHTS_NAME
-from train.curve import CURVE_NAME
-from train.export import EVALUATION_NAME, GRID_NAME, RECORD_NAME, export_run
-from train.model_card import CARD_NAME, render_model_card
+from train.export import EVALUATION_NAME, RECORD_NAME, export_run
+from train.model_card import CARD_NAME, linked_images, render_model_card
 
 EXPORT_DIR = "export"
 LOGIN_HINT = (
@@ -60,8 +59,7 @@ def push_run(
     found = [f for f in (folder / EVALUATION_NAME, run / EVALUATION_NAME) if f.is_file()]
     evaluation_file = max(found, key=lambda f: f.stat().st_mtime) if found else None
     evaluation = read_json_object(evaluation_file) if evaluation_file else None
-    grid = GRID_NAME if (folder / GRID_NAME).is_file() else None
-    curve = CURVE_NAME if (folder / CURVE_NAME).is_file() else None
+    grid, curve = linked_images(folder)
     card = render_model_card(record, evaluation, grid, repo_id=repo_id, curve_file=curve)
 
     files = [folder / WEIGHTS_NAME, folder / CONFIG_NAME, folder / RECORD_NAME]
