@@ -22,6 +22,7 @@ from train import checkpoint
 from train.__main__ import main as train_main
 from train.config import SAMPLE_PROMPTS, TrainConfig
 from train.data import face_crop_box, load_face, load_pack, prepare_pack, scan_celeba
+from train.export import export_run
 from train.loop import build_models, fit
 
 SMALL = {4: 16, 8: 16, 16: 8, 32: 8}
@@ -317,3 +318,6 @@ def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
         fit(other, syn_pack, tmp_path / "s3", resume_from=weights)
     with pytest.raises(FileNotFoundError, match="training_state.safetensors does not exist"):
         fit(cfg, syn_pack, tmp_path / "s4", resume_from=tmp_path)
+    # A later export into that folder keeps linking the learning curve the evaluation drew there.
+    export_run(second.run, weights)
+    assert "![Learning curve: FID and text adherence against images seen](learning_curve.png)" in (weights / "README.md").read_text()
