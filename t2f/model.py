@@ -42,6 +42,10 @@ class ModelConfig:
     text_dim: int = 384
     text_encoder_options: dict[str, str] = field(default_factory=dict)  # e.g. InferSent version and files
     mbstd_group: int = 4
+    # Discriminator only: each scale below the top also enters through its own learned 1x1 conv (as in
+    # MSG-GAN's lin_cat combine and StyleGAN2's input skips), added to the features so that a trained D
+    # can grow it; as 3 raw channels beside hundreds of feature channels, a scale barely moves D's score.
+    d_rgb_skips: bool = False
 
     def __post_init__(self) -> None:
         # JSON turns int keys into strings: accept both so a config round-trips through config.json.
@@ -60,8 +64,9 @@ class ModelConfig:
             value = getattr(self, name)
             if not _is_positive_int(value):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.cond_aug, bool):
-            raise ValueError(f"cond_aug must be true or false, got {self.cond_aug!r}")
+        for name in ("cond_aug", "d_rgb_skips"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.text_encoder, str) or not self.text_encoder:
             raise ValueError("text_encoder must name the sentence encoder the model was trained with")
         options = self.text_encoder_options
@@ -277,7 +282,8 @@ class DBlock(nn.Module):
 
 class Discriminator(nn.Module):
     """MSG-GAN discriminator: reads every scale, highest first, concatenating each image with the
-    features of its resolution ("simple" combine); minibatch stddev and a projection term at the end.
+    features of its resolution ("simple" combine; with ``d_rgb_skips`` a 1x1 conv of the image is
+    also added to them); minibatch stddev and a projection term at the end.
 
     The text enters as a projection (score = psi(h) + <W t, h>) rather than by concatenation: it is
     the stronger conditioning for class/attribute GANs (Miyato & Koyama 2018), and it lets the
@@ -299,6 +305,12 @@ class Discriminator(nn.Module):
         self.final_dense = EqConv2d(c[4], c[4], 4, gain=LRELU_GAIN)  # 4x4 -> 1x1
         self.out = EqLinear(c[4], 1)
         self.text_proj = EqLinear(config.text_dim, c[4])
+        if config.d_rgb_skips:
+            # Zero-initialised, so switching them on in a trained D leaves its scores unchanged at first;
+            # registered last, so the other parameters keep their order (Adam's state is indexed by it).
+            self.rgb_skips = nn.ModuleList(EqConv2d(3, c[r], 1, gain=LRELU_GAIN) for r in res[1:])
+            for skip in self.rgb_skips:
+                nn.init.zeros_(skip.weight)
 
     def forward(self, images: list[Tensor], text: Tensor) -> Tensor:
         """images: list ordered smallest first; text: (N, text_dim) or (K, N, text_dim).
@@ -310,14 +322,21 @@ class Discriminator(nn.Module):
         x = lrelu(self.from_rgb(images[0]))
         for i, block in enumerate(self.blocks):
             if i > 0:
-                x = torch.cat([x, images[i].to(x.dtype)], dim=1)
+                x = self._combine(x, images[i], i)
             x = block(x)
-        x = torch.cat([x, images[-1].to(x.dtype)], dim=1)
+        x = self._combine(x, images[-1], len(self.blocks))
         x = minibatch_stddev(x, self.config.mbstd_group)
         x = lrelu(self.final_conv(x))
         h = lrelu(self.final_dense(x)).flatten(1).float()  # (N, C)
         projection = (self.text_proj(normalize_text(text)) * h).sum(dim=-1)
         return self.out(h).squeeze(1) + projection
+
+    def _combine(self, x: Tensor, image: Tensor, i: int) -> Tensor:
+        """Features (N, C, r, r) and the image of scale r (N, 3, r, r), i-th from the top -> (N, C + 3, r, r)."""
+        image = image.to(x.dtype)
+        if self.config.d_rgb_skips:
+            x = x + lrelu(self.rgb_skips[i - 1](image))
+        return torch.cat([x, image], dim=1)
 
 
 def downsample_pyramid(image: Tensor, num_scales: int) -> list[Tensor]:

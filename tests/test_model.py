@@ -28,6 +28,31 @@ def test_generator_emits_every_scale_and_the_discriminator_reads_them():
     assert [x.shape[-1] for x in real] == SCALES
 
 
+def test_rgb_skips_start_at_zero_and_make_each_scale_count():
+    """A D with d_rgb_skips scores like the same D without them until the skips learn; once they are
+    nonzero, a colour change at 4 px moves the score through them, and only the skip weights differ."""
+    torch.manual_seed(0)
+    config = tiny_config()
+    plain, skips = Discriminator(config), Discriminator(dataclasses.replace(config, d_rgb_skips=True))
+    missing = skips.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert missing == [f"rgb_skips.{i}.{p}" for i in range(5) for p in ("weight", "bias")]
+    assert list(skips.state_dict())[: len(plain.state_dict())] == list(plain.state_dict())  # Adam's order kept
+    real = downsample_pyramid(torch.rand(4, 3, 128, 128) * 2 - 1, len(SCALES))
+    text = torch.randn(4, config.text_dim)
+    assert torch.equal(plain(real, text), skips(real, text))
+
+    def grad_at_4px(d: Discriminator) -> float:
+        images = [x.clone().requires_grad_(True) for x in real]
+        d(images, text).sum().backward()
+        return images[0].grad.norm().item()
+
+    before = grad_at_4px(skips)
+    with torch.no_grad():
+        skips.rgb_skips[-1].weight.normal_()  # the 4 px skip, as an ordinary initialisation would draw it
+    assert not torch.equal(plain(real, text), skips(real, text))
+    assert grad_at_4px(skips) > 2 * before
+
+
 def test_smaller_resolutions_have_fewer_scales():
     config = tiny_config(resolution=32, channels={4: 8, 8: 8, 16: 8, 32: 8}, d_channels={4: 8, 8: 8, 16: 8, 32: 8})
     images = Generator(config)(torch.randn(2, config.z_dim), torch.randn(2, config.text_dim))
@@ -82,6 +107,7 @@ BAD_CONFIGS = [
     ({"cond_dim": 0}, "cond_dim must be a positive integer"),
     ({"text_dim": 384.0}, "text_dim must be a positive integer"),
     ({"cond_aug": "yes"}, "cond_aug must be true or false"),
+    ({"d_rgb_skips": 1}, "d_rgb_skips must be true or false"),
     ({"text_encoder": ""}, "text_encoder must name the sentence encoder"),
     ({"text_encoder_options": ["version", "2"]}, "text_encoder_options must map names to strings"),
     ({"text_encoder_options": {"version": 2}}, "text_encoder_options must map names to strings"),

@@ -318,6 +318,16 @@ def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
         fit(other, syn_pack, tmp_path / "s3", resume_from=weights)
     with pytest.raises(FileNotFoundError, match="training_state.safetensors does not exist"):
         fit(cfg, syn_pack, tmp_path / "s4", resume_from=tmp_path)
+    # The training state may switch D's rgb skips on: they grow from zero and learn; a checkpoint,
+    # which continues bitwise, may not.
+    grow = ["fit", "--pack", str(syn_pack), "--resume-from", str(weights), "--d-rgb-skips", "--total-kimg", "0.08"]
+    assert train_main([*grow, "--out", str(tmp_path / "s5")]) == 0
+    grown = checkpoint.load_checkpoint(checkpoint.latest_checkpoint(tmp_path / "s5"))
+    assert grown["step"] == second.step and grown["config"]["model"]["d_rgb_skips"] is True
+    assert all(grown["models"]["D"][f"rgb_skips.{i}.weight"].abs().sum() > 0 for i in range(3))  # 16, 8, 4 px
+    grown_cfg = TrainConfig.from_dict(grown["config"])
+    with pytest.raises(ValueError, match=r"config differs in \['model'\]"):
+        fit(grown_cfg, syn_pack, first.run, resume=True)
     # A later export into that folder keeps linking the learning curve the evaluation drew there.
     export_run(second.run, weights)
     assert "![Learning curve: FID and text adherence against images seen](learning_curve.png)" in (weights / "README.md").read_text()

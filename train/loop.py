@@ -213,9 +213,13 @@ class Models:
 
     def load_state_dict(self, state: dict) -> None:
         """Load a checkpoint's or a training state's networks and optimizers. An optimizer state without
-        ``param_groups`` (the compact training state) keeps the hyper-parameters the config built."""
-        for name in ("G", "D", "G_ema"):
+        ``param_groups`` (the compact training state) keeps the hyper-parameters the config built.
+        A D saved without the rgb skips this D has (see ``_check_resumable``) keeps them at their zero
+        init, and Adam starts their moments afresh."""
+        for name in ("G", "G_ema"):
             getattr(self, name).load_state_dict(state[name])
+        grown = [k for k in self.D.state_dict() if k.startswith("rgb_skips.") and k not in state["D"]]
+        self.D.load_state_dict({**{k: self.D.state_dict()[k] for k in grown}, **state["D"]})
         for name in ("opt_g", "opt_d"):
             opt = getattr(self, name)
             opt.load_state_dict({"param_groups": opt.state_dict()["param_groups"], **state[name]})
@@ -613,11 +617,14 @@ def _check_resumable(cfg: TrainConfig, state: dict, path: Path, world: int | Non
     which continues bitwise), neither ``compile`` nor the number of processes may change either: both
     change the floating-point sums. A checkpoint written before the process count was stored is not
     checked for it. The compact training state (no ``world``) continues closely, not bitwise, so it may
-    move to a compiled run or another number of GPUs."""
+    move to a compiled run or another number of GPUs, and switch on D's rgb skips."""
     free = {"total_kimg", "max_minutes", "sample_every_minutes", "checkpoint_every_minutes", "keep_checkpoints", "log_every", "num_workers", "data_placement"}
+    now, saved = cfg.to_dict(), TrainConfig.from_dict(state["config"]).to_dict()  # defaults for keys added since
     if world is None:
         free.add("compile")
-    now, saved = cfg.to_dict(), state["config"]
+        # The training state may switch D's rgb skips on: they start at zero, so D scores as before.
+        if now["model"]["d_rgb_skips"]:
+            saved["model"]["d_rgb_skips"] = True
     differ = sorted(k for k in now if k not in free and json.dumps(now[k], sort_keys=True) != json.dumps(saved.get(k), sort_keys=True))
     if differ:
         raise ValueError(f"cannot resume {path}: the config differs in {differ} (only {sorted(free)} may change)")
@@ -694,6 +701,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--export", type=Path, help="export the EMA generator here at every checkpoint and at the end")
     p.add_argument("--with-training-state", action="store_true", help="also export the compact training state (to continue from it)")
     p.add_argument("--push-to-hub", metavar="USER/NAME", help="push the export to this Hub repo when training ends")
+    p.add_argument("--d-rgb-skips", action="store_true", help="switch on D's per-scale rgb skips (with --resume-from, they grow from zero)")
     p.set_defaults(func=run_fit)
 
 
@@ -716,6 +724,8 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         value = getattr(args, name, None)
         if value is not None:
             data[name] = value
+    if getattr(args, "d_rgb_skips", False):
+        data["model"]["d_rgb_skips"] = True
     return TrainConfig.from_dict(data)
 
 
