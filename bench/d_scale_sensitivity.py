@@ -19,9 +19,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from t2f.model import Discriminator, Generator, downsample_pyramid
+from t2f.model import Discriminator, downsample_pyramid
 from train.config import TrainConfig
 from train.data import load_pack
+from train.loop import build_models
+from train.metrics import as_float
 from train.state import load_training_state
 
 
@@ -45,18 +47,18 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=64, help="faces per batch")
     args = parser.parse_args()
 
-    torch.manual_seed(0)
     state = load_training_state(args.weights)
     cfg = TrainConfig.from_dict(state["config"])
-    G, D = Generator(cfg.model).eval(), Discriminator(cfg.model).eval()
-    G.load_state_dict(state["models"]["G"])
-    D.load_state_dict(state["models"]["D"])
+    models = build_models(cfg, torch.device("cpu"))
+    models.load_state_dict(state["models"])
+    torch.manual_seed(0)
     pack = load_pack(args.pack)
     n = min(args.n, len(pack))
-    real = torch.from_numpy(np.stack([pack.image(i) for i in range(n)])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    real = as_float(torch.from_numpy(np.stack([pack.image(i) for i in range(n)])).permute(0, 3, 1, 2))
     text = pack.embeddings[:n, 0].float()
     with torch.no_grad():
-        fake = G(torch.randn(n, cfg.model.z_dim), text)
+        fake = models.G(torch.randn(n, cfg.model.z_dim), text)
+    D = models.D
     tables = {"real": sensitivity(D, downsample_pyramid(real, len(fake)), text), "generated": sensitivity(D, fake, text)}
     print(f"D of {args.weights} (step {state['step']}, {state['nimg']:,} images; d_rgb_skips={cfg.model.d_rgb_skips}), {n} faces")
     print("| scale | real: direct | real: via top | real: ratio | generated: direct | generated: via top | generated: ratio |")

@@ -218,8 +218,8 @@ class Models:
         init, and Adam starts their moments afresh."""
         for name in ("G", "G_ema"):
             getattr(self, name).load_state_dict(state[name])
-        grown = [k for k in self.D.state_dict() if k.startswith("rgb_skips.") and k not in state["D"]]
-        self.D.load_state_dict({**{k: self.D.state_dict()[k] for k in grown}, **state["D"]})
+        grown = {k: v for k, v in self.D.state_dict().items() if k.startswith("rgb_skips.") and k not in state["D"]}
+        self.D.load_state_dict({**grown, **state["D"]})
         for name in ("opt_g", "opt_d"):
             opt = getattr(self, name)
             opt.load_state_dict({"param_groups": opt.state_dict()["param_groups"], **state[name]})
