@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from train.__main__ import main
-from train.curve import ADHERENCE, DIVERSITY, FID64, FID64_FLOOR, FID128, FID128_FLOOR, PRECISION, curve_points, stop_rule
+from train.curve import ADHERENCE, DIVERSITY, FID64, FID64_FLOOR, FID128, FID128_FLOOR, PRECISION, curve_markdown, curve_points, stop_rule
 from train.model_card import render_model_card
 
 
@@ -70,6 +70,15 @@ def test_curve_command_draws_the_plot_and_rewrites_the_readme_block(tmp_path, ca
     assert "**Stopping rule:** not met: session 2 took FID at 128 px from 330.00 to 290.00" in text
     assert "](weights/learning_curve.png)" in text
     assert "| 1 | s1 | 80,000 | 90.0 |" in capsys.readouterr().out
+
+
+def test_the_table_says_which_sessions_changed_the_recipe():
+    changed = [SESSIONS[0], SESSIONS[1] | {"changes": ["model.d_rgb_skips: false -> true", "lr_d: 0.002 -> 0.001"]}]
+    points = curve_points(changed)
+    assert points[0].changes == () and points[1].changes == ("model.d_rgb_skips: false -> true", "lr_d: 0.002 -> 0.001")
+    text = curve_markdown(points, 2)
+    assert "\n\nSession 2 changed the recipe: `model.d_rgb_skips: false -> true`; `lr_d: 0.002 -> 0.001`.\n\n" in text
+    assert "Session 1 changed" not in text and "Session" not in curve_markdown(curve_points(SESSIONS), 2).split("|\n\n")[-1]
 
 
 def test_curve_command_errors_are_one_line(tmp_path, capsys):

@@ -300,6 +300,7 @@ def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
     sessions = second.record["sessions"]
     assert [s["images_seen"] for s in sessions] == [40, 40] and sessions[-1]["images_seen_total"] == 80
     assert sessions[0]["evaluation"] == summary and "evaluation" not in sessions[1]
+    assert "changes" not in sessions[1]  # the same recipe
     # What it continues from is the first run's last checkpoint: networks exact, Adam's second
     # moments to bfloat16's 8 bits.
     saved = checkpoint.load_checkpoint(checkpoint.latest_checkpoint(first.run))
@@ -325,6 +326,8 @@ def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
     grown = checkpoint.load_checkpoint(checkpoint.latest_checkpoint(tmp_path / "s5"))
     assert grown["step"] == second.step and grown["config"]["model"]["d_rgb_skips"] is True
     assert all(grown["models"]["D"][f"rgb_skips.{i}.weight"].abs().sum() > 0 for i in range(3))  # 16, 8, 4 px
+    grown_record = json.loads((tmp_path / "s5" / "training_record.json").read_text())
+    assert grown_record["sessions"][-1]["changes"] == ["model.d_rgb_skips: false -> true"]
     grown_cfg = TrainConfig.from_dict(grown["config"])
     with pytest.raises(ValueError, match=r"config differs in \['model'\]"):
         fit(grown_cfg, syn_pack, first.run, resume=True)

@@ -40,6 +40,7 @@ class CurvePoint:
     adherence: float  # normalized: 0 ignores the text, 1 matches real faces
     precision: float  # normalized the same way
     diversity: float  # same-description diversity, generated / real
+    changes: tuple[str, ...] = ()  # what this session trained differently from the one before
 
 
 def curve_points(sessions: list[dict]) -> list[CurvePoint]:
@@ -54,7 +55,8 @@ def curve_points(sessions: list[dict]) -> list[CurvePoint]:
             values = [e[k] for k in (FID128, FID128_FLOOR, FID64, FID64_FLOOR, ADHERENCE, PRECISION, DIVERSITY)]
         except KeyError as missing:
             raise ValueError(f"session {i} ({row['run']}): its evaluation lacks {missing}; re-run train evaluate") from None
-        points.append(CurvePoint(i, row["run"], row["images_seen_total"], round(minutes, 2), *map(float, values)))
+        point = CurvePoint(i, row["run"], row["images_seen_total"], round(minutes, 2), *map(float, values), tuple(row.get("changes", ())))
+        points.append(point)
     return points
 
 
@@ -74,7 +76,8 @@ def stop_rule(points: list[CurvePoint], sessions: int, *, min_gain: float = MIN_
 
 
 def curve_markdown(points: list[CurvePoint], sessions: int, image: str | None = None) -> str:
-    """A table of the points, the stopping rule's verdict and, when given, the plot ``image`` (a relative link)."""
+    """A table of the points, the sessions that changed the recipe, the stopping rule's verdict and, when
+    given, the plot ``image`` (a relative link)."""
     header = (
         "| Session | Run | Images seen | Training minutes | FID 128 (floor) | FID 64 (floor) | Adherence, normalized "
         "| Precision, normalized | Diversity (gen / real) |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -84,12 +87,13 @@ def curve_markdown(points: list[CurvePoint], sessions: int, image: str | None = 
         f"| {p.fid64:.1f} ({p.fid64_floor:.1f}) | {p.adherence:.3f} | {p.precision:.3f} | {p.diversity:.3f} |"
         for p in points
     ]
+    changed = [f"Session {p.session} changed the recipe: {'; '.join(f'`{c}`' for c in p.changes)}." for p in points if p.changes]
     stop, why = stop_rule(points, sessions)
     verdict = f"**Stopping rule:** {'met' if stop else 'not met'}: {why}."
-    lines = [header, *rows, "", verdict]
+    paragraphs = ["\n".join([header, *rows]), *changed, verdict]
     if image:
-        lines += ["", f"![Learning curve: FID and text adherence against images seen]({image})"]
-    return "\n".join(lines)
+        paragraphs.append(f"![Learning curve: FID and text adherence against images seen]({image})")
+    return "\n\n".join(paragraphs)
 
 
 def plot_curve(points: list[CurvePoint], path: Path) -> Path:

@@ -417,6 +417,8 @@ class Trainer:
         # Where this run (one session's row of the record) started: a checkpoint of this run keeps it
         # (one written before run_start existed came from a run that started from scratch).
         fresh = {"nimg": self.nimg, "train_seconds": self.train_seconds}
+        if state is not None and existing is None:  # a new session: say what it trains differently
+            fresh["changes"] = config_changes(TrainConfig.from_dict(state["config"]).to_dict(), cfg.to_dict())
         self.run_start = state.get("run_start", {"nimg": 0, "train_seconds": 0.0}) if existing is not None else fresh
         self.source = BatchSource(self.pack, cfg, self.d)
         if self.d.main:
@@ -541,6 +543,8 @@ class Trainer:
             "train_minutes": round((self.train_seconds - self.run_start["train_seconds"]) / 60, 2),
             "images_seen_total": self.nimg,
         }
+        if self.run_start.get("changes"):
+            session["changes"] = self.run_start["changes"]
         return {
             "run": self.run_dir.name,
             "command": self.command,
@@ -612,13 +616,32 @@ def _check_pack(cfg: TrainConfig, pack: Pack) -> None:
         raise ValueError(f"the pack does not fit the model config ({detail})")
 
 
+# How long a run goes and how often it logs: what a resumed run may change without changing what it trains.
+RUN_LENGTH_KEYS = ("total_kimg", "max_minutes", "sample_every_minutes", "checkpoint_every_minutes", "keep_checkpoints", "log_every", "num_workers", "data_placement")
+
+
+def config_changes(before: dict, after: dict, prefix: str = "") -> list[str]:
+    """What a run trains differently from the config it continues, as ``"key: old -> new"`` lines
+    (nested keys dotted; how long it runs and how often it logs are left out)."""
+    lines = []
+    for key in sorted(before.keys() | after.keys()):
+        if not prefix and key in RUN_LENGTH_KEYS:
+            continue
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            lines += config_changes(old, new, f"{prefix}{key}.")
+        elif json.dumps(old, sort_keys=True) != json.dumps(new, sort_keys=True):
+            lines.append(f"{prefix}{key}: {json.dumps(old, sort_keys=True)} -> {json.dumps(new, sort_keys=True)}")
+    return lines
+
+
 def _check_resumable(cfg: TrainConfig, state: dict, path: Path, world: int | None = None) -> None:
     """Resuming may change how long to run, not what is trained. Given ``world`` (resuming a checkpoint,
     which continues bitwise), neither ``compile`` nor the number of processes may change either: both
     change the floating-point sums. A checkpoint written before the process count was stored is not
     checked for it. The compact training state (no ``world``) continues closely, not bitwise, so it may
     move to a compiled run or another number of GPUs, and switch on D's rgb skips."""
-    free = {"total_kimg", "max_minutes", "sample_every_minutes", "checkpoint_every_minutes", "keep_checkpoints", "log_every", "num_workers", "data_placement"}
+    free = set(RUN_LENGTH_KEYS)
     now, saved = cfg.to_dict(), TrainConfig.from_dict(state["config"]).to_dict()  # defaults for keys added since
     if world is None:
         free.add("compile")
