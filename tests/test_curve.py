@@ -78,7 +78,7 @@ def test_the_table_says_which_sessions_changed_the_recipe():
     assert points[0].changes == () and points[1].changes == ("model.d_rgb_skips: false -> true", "lr_d: 0.002 -> 0.001")
     text = curve_markdown(points, 2)
     assert "\n\nSession 2 changed the recipe: `model.d_rgb_skips: false -> true`; `lr_d: 0.002 -> 0.001`.\n\n" in text
-    assert "Session 1 changed" not in text and "Session" not in curve_markdown(curve_points(SESSIONS), 2).split("|\n\n")[-1]
+    assert "Session 1 changed" not in text and "changed the recipe" not in curve_markdown(curve_points(SESSIONS), 2)
 
 
 def test_curve_command_errors_are_one_line(tmp_path, capsys):
