@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import gradio as gr
 import torch
@@ -28,10 +29,10 @@ from PIL import Image
 
 from t2f import ModelConfig, TextToFace
 from t2f.attributes import EDIT_NAMES, TWO_SIDED
-from t2f.hub import DEFAULT_WEIGHTS_DIR
+from t2f.files import DEFAULT_WEIGHTS_DIR
 from t2f.pipeline import check_seed
+from t2f.text import check_text
 
-MAX_DESCRIPTION_CHARS = 500
 DEFAULT_VARIATIONS = 8
 MAX_VARIATIONS = 16
 DEFAULT_GIF_STEPS = 24
@@ -106,29 +107,19 @@ def load_pipeline(weights: str | None = None) -> TextToFace | str:
 
 
 def _user_errors(handler: Callable) -> Callable:
-    """Show the pipeline's ValueErrors (bad seed, truncation, ...) in the page instead of a bare 'Error'."""
+    """Show the pipeline's ValueErrors (bad seed, description, truncation, ...) in the page instead of a bare
+    'Error'. The handlers' own gr.Errors pass as they are: gr.Error is a ValueError too, and its str() quotes it."""
 
     @functools.wraps(handler)
     def wrapper(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
+        except gr.Error:
+            raise
         except ValueError as e:
             raise gr.Error(str(e)) from None
 
     return wrapper
-
-
-def _description(text: object, name: str = "description") -> str:
-    """The description with whitespace collapsed; over MAX_DESCRIPTION_CHARS it is cut, with a warning."""
-    if not isinstance(text, str) or not text.strip():
-        raise gr.Error(f"The {name} is empty: describe a face, e.g. '{EXAMPLES[0]}'.")
-    text = " ".join(text.split())
-    if len(text) > MAX_DESCRIPTION_CHARS:
-        gr.Warning(
-            f"The {name} has {len(text)} characters; only the first {MAX_DESCRIPTION_CHARS} are used."
-        )
-        text = text[:MAX_DESCRIPTION_CHARS]
-    return text
 
 
 def _seed(value: object) -> int:
@@ -173,10 +164,23 @@ class Handlers:
             raise gr.Error(self.problem)
         return self._pipe
 
+    def _box(self, label: str, text: object) -> str:
+        """The text of the box labelled ``label`` by the library's rule (:func:`t2f.text.check_text`, then the
+        text encoder's length limit), any error naming the box: the pipeline's would not say which of two."""
+        encoder = self.pipe.text_encoder  # outside the try: gr.Error (no model) is a ValueError too
+        try:
+            text = check_text(text)
+            encoder.check_length(text)
+        except ValueError as e:
+            raise gr.Error(f"{label}: {e}") from None
+        return text
+
+    # Descriptions go to the pipeline as typed: it checks them (t2f.text), and _user_errors shows why not.
+
     @_user_errors
     def generate(self, description: str, seed: float, truncation: float) -> tuple[Image.Image, ...]:
         """The face at every scale, smallest first, each at its native size."""
-        face = self.pipe(_description(description), _seed(seed), truncation=truncation)
+        face = self.pipe(description, _seed(seed), truncation=truncation)
         return tuple(face.images[r] for r in self.scales)
 
     @_user_errors
@@ -184,9 +188,9 @@ class Handlers:
         self, description: str, seed: float, count: float, truncation: float
     ) -> tuple[list[tuple[Image.Image, str]], list[int]]:
         """``count`` faces with seeds seed, seed + 1, ...: a gallery of (128 px face, caption), and the seeds."""
-        text, first = _description(description), _seed(seed)
+        first = _seed(seed)
         count = _whole(count, "The number of variations", 1, MAX_VARIATIONS)
-        faces = self.pipe([text] * count, [first + i for i in range(count)], truncation=truncation)
+        faces = self.pipe([description] * count, [first + i for i in range(count)], truncation=truncation)
         return [(face.images[self.scales[-1]], f"seed {face.seed}") for face in faces], [f.seed for f in faces]
 
     @staticmethod
@@ -203,7 +207,7 @@ class Handlers:
     def seed_frame(self, description: str, seed_a: float, seed_b: float, t: float, truncation: float) -> Image.Image:
         """The largest-scale face at position t in [0, 1] on the way from seed A's noise to seed B's."""
         (frame,) = self.pipe.interpolate_seeds(
-            _description(description), _seed(seed_a), _seed(seed_b), at=[t], truncation=truncation
+            description, _seed(seed_a), _seed(seed_b), at=[t], truncation=truncation
         )
         return frame.images[self.scales[-1]]
 
@@ -212,7 +216,7 @@ class Handlers:
         """An animated GIF (path) of ``steps`` frames from seed A to seed B."""
         steps = _whole(steps, "The number of GIF frames", 2, MAX_GIF_STEPS)
         frames = self.pipe.interpolate_seeds(
-            _description(description), _seed(seed_a), _seed(seed_b), steps, truncation=truncation
+            description, _seed(seed_a), _seed(seed_b), steps, truncation=truncation
         )
         return self._write_gif([frame.images[self.scales[-1]] for frame in frames])
 
@@ -222,8 +226,8 @@ class Handlers:
     ) -> Image.Image:
         """The largest-scale face at position t in [0, 1] between two descriptions, same seed."""
         (frame,) = self.pipe.interpolate_texts(
-            _description(description_a, "description A"),
-            _description(description_b, "description B"),
+            self._box("Description A", description_a),
+            self._box("Description B", description_b),
             _seed(seed),
             at=[t],
             truncation=truncation,
@@ -235,8 +239,8 @@ class Handlers:
         """An animated GIF (path) of ``steps`` frames from description A to description B, same seed."""
         steps = _whole(steps, "The number of GIF frames", 2, MAX_GIF_STEPS)
         frames = self.pipe.interpolate_texts(
-            _description(description_a, "description A"),
-            _description(description_b, "description B"),
+            self._box("Description A", description_a),
+            self._box("Description B", description_b),
             _seed(seed),
             steps,
             truncation=truncation,
@@ -247,10 +251,10 @@ class Handlers:
     def attributes(self, description: str) -> tuple[list[list], str]:
         """What the model reads in the description: rows of [as said, read, probability, CelebA attribute] for
         what it reads as present or absent, and for man/woman and young/older also as not said; and a note."""
-        text, pipe = _description(description), self.pipe
+        pipe = self.pipe
         if pipe.attributes is None:
             return [], f"The read-out is not available: {self.edit_problem}."
-        readings = pipe.read(text)
+        readings = pipe.read(description)
         rows = [
             [r.said, r.status, round(r.probability, 3), r.attribute]
             for r in readings
@@ -276,9 +280,7 @@ class Handlers:
             raise gr.Error(self.edit_problem)
         if len(strengths) != len(EDIT_NAMES):
             raise gr.Error(f"give one strength for each of {', '.join(EDIT_NAMES)}")
-        face = self.pipe.edit(
-            _description(description), _seed(seed), dict(zip(EDIT_NAMES, strengths)), truncation=truncation
-        )
+        face = self.pipe.edit(description, _seed(seed), dict(zip(EDIT_NAMES, strengths)), truncation=truncation)
         return tuple(face.images[r] for r in self.scales)
 
     def _write_gif(self, frames: list[Image.Image]) -> str:
@@ -299,7 +301,188 @@ class Handlers:
         return path
 
 
-# --- layout -------------------------------------------------------------------------------------
+# --- layout: the top part, then one function per tab, each building its components and binding its events
+
+
+# Native-size PNGs (what a download gives); the CSS class shows them large with nearest-neighbour pixels.
+# No "share" button: it uploads to the Hub, and the demo stays offline.
+SHOWN = dict(interactive=False, buttons=["download", "fullscreen"], elem_classes="t2f-pixelated")
+# Live redraws hide the progress overlay and drop stale requests (always_last): dragging should feel like
+# dragging. GIFs take seconds, so they run one at a time and never hold up more than one worker.
+LIVE = dict(show_progress="hidden", trigger_mode="always_last")
+ONE_GIF_AT_A_TIME = dict(concurrency_limit=1, concurrency_id="gif")
+
+
+def _face(label: str, **kwargs) -> gr.Image:
+    return gr.Image(label=label, format="png", type="pil", **SHOWN, **kwargs)
+
+
+def _every_scale(scales: list[int]) -> list[gr.Image]:
+    """One image per scale, smallest first, side by side in the row being built."""
+    return [_face(f"{r}x{r}", height=160, min_width=96) for r in scales]
+
+
+def _gif() -> gr.Image:
+    return gr.Image(label="GIF", type="filepath", height=256, **SHOWN)
+
+
+def _gif_frames() -> gr.Number:
+    return gr.Number(label=f"GIF frames (2-{MAX_GIF_STEPS})", value=DEFAULT_GIF_STEPS)
+
+
+def _position(**kwargs) -> gr.Slider:
+    return gr.Slider(0.0, 1.0, value=0.0, step=0.01, label="From A to B", **kwargs)
+
+
+class Face(NamedTuple):
+    """The top of the page, which the tabs start from: its inputs, the face at every scale, and the event
+    that generates it (the read-out follows it)."""
+
+    description: gr.Textbox
+    seed: gr.Number
+    truncation: gr.Slider
+    scales: list[gr.Image]
+    generated: gr.events.Dependency
+
+    @property
+    def inputs(self) -> list:
+        return [self.description, self.seed, self.truncation]
+
+
+def _generate_tab(handlers: Handlers) -> Face:
+    """Description, seed (typed or random), truncation and the Generate button; the face at every scale."""
+    with gr.Row():
+        with gr.Column(scale=3):
+            description = gr.Textbox(label="Description", value=EXAMPLES[0], lines=2, placeholder=EXAMPLES[1])
+            gr.Examples(EXAMPLES, inputs=[description], label="Examples")
+        with gr.Column(scale=2):
+            with gr.Row():
+                seed = gr.Number(label="Seed", value=42, scale=3, elem_id="t2f-seed")
+                dice = gr.Button("Random seed", scale=1, min_width=80)
+            truncation = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Truncation (lower: more typical)")
+            generate = gr.Button("Generate", variant="primary")
+    with gr.Row(equal_height=True, elem_id="t2f-scales"):
+        scales = _every_scale(handlers.scales)
+
+    inputs = [description, seed, truncation]
+    generated = gr.on([generate.click, description.submit], handlers.generate, inputs, scales, api_name="generate")
+    dice.click(handlers.random_seed, None, seed, api_name="random_seed").then(
+        handlers.generate, inputs, scales, api_visibility="private"
+    )
+    return Face(description, seed, truncation, scales, generated)
+
+
+def _variations_tab(handlers: Handlers, face: Face) -> None:
+    """Faces for consecutive seeds; clicking one makes its seed the face above."""
+    with gr.Tab("Variations"):
+        with gr.Row():
+            count = gr.Number(label=f"Faces (1-{MAX_VARIATIONS})", value=DEFAULT_VARIATIONS)
+            show_variations = gr.Button("Show variations")
+        gallery = gr.Gallery(
+            label="Consecutive seeds: click a face to use its seed",
+            columns=8, height="auto", format="png", allow_preview=False, elem_id="t2f-variations",
+        )  # fmt: skip
+        variation_seeds = gr.State([])
+
+    show_variations.click(
+        handlers.variations, [face.description, face.seed, count, face.truncation], [gallery, variation_seeds],
+        api_name="variations",
+    )  # fmt: skip
+    gallery.select(handlers.adopt_seed, [variation_seeds], face.seed, api_visibility="private").then(
+        handlers.generate, face.inputs, face.scales, api_visibility="private"
+    )
+
+
+def _seed_interpolation_tab(handlers: Handlers, face: Face) -> None:
+    """The description above from seed A's noise to seed B's: a frame at a slider's position, or a GIF."""
+    top = handlers.scales[-1]
+    with gr.Tab("Seed interpolation"):
+        gr.Markdown("The description and truncation above, from seed A's noise to seed B's.")
+        with gr.Row():
+            with gr.Column():
+                seed_a = gr.Number(label="Seed A", value=42)
+                seed_b = gr.Number(label="Seed B", value=7)
+                t = _position(elem_id="t2f-seed-t")
+                steps = _gif_frames()
+                make_gif = gr.Button("Make GIF")
+            frame = _face(f"{top}x{top}", height=256, elem_id="t2f-seed-frame")
+            gif = _gif()
+
+    inputs = [face.description, seed_a, seed_b]
+    gr.on(
+        [t.input, seed_a.submit, seed_b.submit], handlers.seed_frame, [*inputs, t, face.truncation], frame,
+        api_name="seed_frame", **LIVE,
+    )  # fmt: skip
+    make_gif.click(
+        handlers.seed_gif, [*inputs, steps, face.truncation], gif, api_name="seed_gif", **ONE_GIF_AT_A_TIME
+    )
+
+
+def _text_interpolation_tab(handlers: Handlers, face: Face) -> None:
+    """One seed from description A to description B: a frame at a slider's position, or a GIF."""
+    top = handlers.scales[-1]
+    with gr.Tab("Description interpolation"):
+        gr.Markdown("One seed, from description A to description B (truncation from above).")
+        with gr.Row():
+            with gr.Column():
+                text_a = gr.Textbox(label="Description A", value=EXAMPLES[0])
+                text_b = gr.Textbox(label="Description B", value=EXAMPLES[1])
+                seed = gr.Number(label="Seed", value=42)
+                t = _position()
+                steps = _gif_frames()
+                make_gif = gr.Button("Make GIF")
+            frame = _face(f"{top}x{top}", height=256)
+            gif = _gif()
+
+    inputs = [text_a, text_b, seed]
+    gr.on(
+        [t.input, text_a.submit, text_b.submit, seed.submit], handlers.text_frame, [*inputs, t, face.truncation],
+        frame, api_name="text_frame", **LIVE,
+    )  # fmt: skip
+    make_gif.click(
+        handlers.text_gif, [*inputs, steps, face.truncation], gif, api_name="text_gif", **ONE_GIF_AT_A_TIME
+    )
+
+
+def _edit_tab(handlers: Handlers, face: Face) -> None:
+    """The face above with attributes moved by sliders (off, saying why, without an attribute file)."""
+    with gr.Tab("Edit") as tab:
+        gr.Markdown(
+            "The face above (description, seed, truncation), with attributes moved: each slider moves the "
+            "model's reading of the description toward (+) or away from (-) one attribute, same noise."
+            + (f"\n\n**Editing is off: {handlers.edit_problem}**" if handlers.edit_problem else "")
+        )
+        with gr.Row(equal_height=True):
+            scales = _every_scale(handlers.scales)
+        with gr.Row():
+            sliders = [
+                gr.Slider(-1.0, 1.0, value=0.0, step=EDIT_STEP, label=EDIT_LABELS.get(name, name.replace("_", " ")),
+                          interactive=not handlers.edit_problem, min_width=160)
+                for name in EDIT_NAMES
+            ]  # fmt: skip
+        reset = gr.Button("Reset", interactive=not handlers.edit_problem)
+
+    inputs = [*face.inputs, *sliders]
+    gr.on([s.input for s in sliders], handlers.edit, inputs, scales, api_name="edit", **LIVE)
+    reset.click(lambda: [0.0] * len(sliders), None, sliders, api_visibility="private").then(
+        handlers.edit, inputs, scales, api_visibility="private"
+    )
+    if not handlers.edit_problem:  # opening the tab draws the face to edit
+        tab.select(handlers.edit, inputs, scales, api_visibility="private")
+
+
+def _read_tab(handlers: Handlers, face: Face) -> None:
+    """Which CelebA attributes the model reads in the description, after each Generate."""
+    with gr.Tab("What the model read"):
+        note = gr.Markdown("Generate a face to see which CelebA attributes the model reads in its description.")
+        table = gr.Dataframe(headers=["as said", "read", "probability", "CelebA attribute"])
+
+    face.generated.then(handlers.attributes, [face.description], [table, note], api_name="attributes")
+
+
+def _about_tab() -> None:
+    with gr.Tab("About"):
+        gr.Markdown(ABOUT)
 
 
 def build_demo(pipe: TextToFace | str, gif_dir: Path | None = None) -> gr.Blocks:
@@ -308,131 +491,18 @@ def build_demo(pipe: TextToFace | str, gif_dir: Path | None = None) -> gr.Blocks
     GIFs go to ``gif_dir`` (default: a new temporary folder). Launch with :func:`launch`, which adds the CSS.
     """
     handlers = Handlers(pipe, gif_dir or Path(tempfile.mkdtemp(prefix="t2f-gifs-")))
-    top = handlers.scales[-1]
-    # Native-size PNGs (what a download gives); the CSS class shows them large with nearest-neighbour pixels.
-    # No "share" button: it uploads to the Hub, and the demo stays offline.
-    shown = dict(interactive=False, buttons=["download", "fullscreen"], elem_classes="t2f-pixelated")
-    face = functools.partial(gr.Image, format="png", type="pil", **shown)
-    gif = functools.partial(gr.Image, label="GIF", type="filepath", height=256, **shown)
-    frames = functools.partial(gr.Number, label=f"GIF frames (2-{MAX_GIF_STEPS})", value=DEFAULT_GIF_STEPS)
-    position = functools.partial(gr.Slider, 0.0, 1.0, value=0.0, step=0.01, label="From A to B")
-
     with gr.Blocks(title="T2F-MSGGAN: text to face", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# T2F-MSGGAN: text to face\nDescribe a face; the model draws it at every scale at once.")
         if handlers.problem:
             gr.Markdown(f"**⚠ {handlers.problem}**", elem_id="t2f-banner")
-
-        with gr.Row():
-            with gr.Column(scale=3):
-                description = gr.Textbox(label="Description", value=EXAMPLES[0], lines=2, placeholder=EXAMPLES[1])
-                gr.Examples(EXAMPLES, inputs=[description], label="Examples")
-            with gr.Column(scale=2):
-                with gr.Row():
-                    seed = gr.Number(label="Seed", value=42, scale=3, elem_id="t2f-seed")
-                    dice = gr.Button("Random seed", scale=1, min_width=80)
-                truncation = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Truncation (lower: more typical)")
-                generate = gr.Button("Generate", variant="primary")
-
-        with gr.Row(equal_height=True, elem_id="t2f-scales"):
-            scales = [face(label=f"{r}x{r}", height=160, min_width=96) for r in handlers.scales]
-
+        face = _generate_tab(handlers)
         with gr.Tabs():
-            with gr.Tab("Variations"):
-                with gr.Row():
-                    count = gr.Number(label=f"Faces (1-{MAX_VARIATIONS})", value=DEFAULT_VARIATIONS)
-                    show_variations = gr.Button("Show variations")
-                gallery = gr.Gallery(
-                    label="Consecutive seeds: click a face to use its seed",
-                    columns=8, height="auto", format="png", allow_preview=False, elem_id="t2f-variations",
-                )  # fmt: skip
-                variation_seeds = gr.State([])
-            with gr.Tab("Seed interpolation"):
-                gr.Markdown("The description and truncation above, from seed A's noise to seed B's.")
-                with gr.Row():
-                    with gr.Column():
-                        seed_a = gr.Number(label="Seed A", value=42)
-                        seed_b = gr.Number(label="Seed B", value=7)
-                        seed_t = position(elem_id="t2f-seed-t")
-                        seed_steps = frames()
-                        seed_gif_button = gr.Button("Make GIF")
-                    seed_frame = face(label=f"{top}x{top}", height=256, elem_id="t2f-seed-frame")
-                    seed_gif = gif()
-            with gr.Tab("Description interpolation"):
-                gr.Markdown("One seed, from description A to description B (truncation from above).")
-                with gr.Row():
-                    with gr.Column():
-                        text_a = gr.Textbox(label="Description A", value=EXAMPLES[0])
-                        text_b = gr.Textbox(label="Description B", value=EXAMPLES[1])
-                        text_seed = gr.Number(label="Seed", value=42)
-                        text_t = position()
-                        text_steps = frames()
-                        text_gif_button = gr.Button("Make GIF")
-                    text_frame = face(label=f"{top}x{top}", height=256)
-                    text_gif = gif()
-            with gr.Tab("Edit") as edit_tab:
-                gr.Markdown(
-                    "The face above (description, seed, truncation), with attributes moved: each slider moves the "
-                    "model's reading of the description toward (+) or away from (-) one attribute, same noise."
-                    + (f"\n\n**Editing is off: {handlers.edit_problem}**" if handlers.edit_problem else "")
-                )
-                with gr.Row(equal_height=True):
-                    edit_scales = [face(label=f"{r}x{r}", height=160, min_width=96) for r in handlers.scales]
-                with gr.Row():
-                    sliders = [
-                        gr.Slider(-1.0, 1.0, value=0.0, step=EDIT_STEP, label=EDIT_LABELS.get(name, name.replace("_", " ")),
-                                  interactive=not handlers.edit_problem, min_width=160)
-                        for name in EDIT_NAMES
-                    ]  # fmt: skip
-                reset = gr.Button("Reset", interactive=not handlers.edit_problem)
-            with gr.Tab("What the model read"):
-                attribute_note = gr.Markdown("Generate a face to see which CelebA attributes the model reads in its description.")
-                attribute_table = gr.Dataframe(headers=["as said", "read", "probability", "CelebA attribute"])
-            with gr.Tab("About"):
-                gr.Markdown(ABOUT)
-
-        # Live redraws hide the progress overlay and drop stale requests (always_last): dragging should feel
-        # like dragging. GIFs take seconds, so they run one at a time and never hold up more than one worker.
-        live = dict(show_progress="hidden", trigger_mode="always_last")
-        one_gif_at_a_time = dict(concurrency_limit=1, concurrency_id="gif")
-        main_inputs = [description, seed, truncation]
-        gr.on([generate.click, description.submit], handlers.generate, main_inputs, scales, api_name="generate").then(
-            handlers.attributes, [description], [attribute_table, attribute_note], api_name="attributes"
-        )
-        dice.click(handlers.random_seed, None, seed, api_name="random_seed").then(
-            handlers.generate, main_inputs, scales, api_visibility="private"
-        )
-        show_variations.click(
-            handlers.variations, [description, seed, count, truncation], [gallery, variation_seeds],
-            api_name="variations",
-        )  # fmt: skip
-        gallery.select(handlers.adopt_seed, [variation_seeds], seed, api_visibility="private").then(
-            handlers.generate, main_inputs, scales, api_visibility="private"
-        )
-        seed_inputs = [description, seed_a, seed_b]
-        gr.on(
-            [seed_t.input, seed_a.submit, seed_b.submit], handlers.seed_frame, [*seed_inputs, seed_t, truncation],
-            seed_frame, api_name="seed_frame", **live,
-        )  # fmt: skip
-        seed_gif_button.click(
-            handlers.seed_gif, [*seed_inputs, seed_steps, truncation], seed_gif, api_name="seed_gif",
-            **one_gif_at_a_time,
-        )  # fmt: skip
-        text_inputs = [text_a, text_b, text_seed]
-        gr.on(
-            [text_t.input, text_a.submit, text_b.submit, text_seed.submit], handlers.text_frame,
-            [*text_inputs, text_t, truncation], text_frame, api_name="text_frame", **live,
-        )  # fmt: skip
-        text_gif_button.click(
-            handlers.text_gif, [*text_inputs, text_steps, truncation], text_gif, api_name="text_gif",
-            **one_gif_at_a_time,
-        )  # fmt: skip
-        edit_inputs = [*main_inputs, *sliders]
-        gr.on([s.input for s in sliders], handlers.edit, edit_inputs, edit_scales, api_name="edit", **live)
-        reset.click(lambda: [0.0] * len(sliders), None, sliders, api_visibility="private").then(
-            handlers.edit, edit_inputs, edit_scales, api_visibility="private"
-        )
-        if not handlers.edit_problem:  # opening the tab draws the face to edit
-            edit_tab.select(handlers.edit, edit_inputs, edit_scales, api_visibility="private")
+            _variations_tab(handlers, face)
+            _seed_interpolation_tab(handlers, face)
+            _text_interpolation_tab(handlers, face)
+            _edit_tab(handlers, face)
+            _read_tab(handlers, face)
+            _about_tab()
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 

@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as F
 
 from t2f.model import Discriminator, downsample_pyramid
-from train.config import TrainConfig
-from train.data import load_pack
-from train.loop import build_models
-from train.metrics import as_float
-from train.state import load_training_state
+from train.fit.config import TrainConfig
+from train.data.pack import load_pack
+from train.fit.step import build_models
+from train.eval.metrics import as_float
+from train.fit.state import load_training_state
 
 
 def sensitivity(D: Discriminator, pyramid: list[torch.Tensor], text: torch.Tensor) -> list[tuple[int, float, float]]:

@@ -23,8 +23,8 @@ from PIL import Image, ImageDraw
 
 from t2f import TextToFace
 from t2f.attributes import EDITS
-from t2f.hub import DEFAULT_WEIGHTS_DIR
-from train.classifier import DEFAULT_PATH, load_classifier
+from t2f.files import DEFAULT_WEIGHTS_DIR
+from train.eval.classifier import DEFAULT_PATH, load_classifier
 
 DESCRIPTIONS = (
     "a smiling young woman with wavy blond hair",

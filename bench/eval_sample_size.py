@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from train.classifier import load_labelled_faces
-from train.data import HELD_OUT, scan_celeba
-from train.metrics import InceptionFeatures, fid
+from train.eval.classifier import load_labelled_faces
+from train.data.celeba import HELD_OUT, scan_celeba
+from train.eval.metrics import InceptionFeatures, fid
 
 
 def pool_features(data: Path, train_pool: int, cache: Path, device: str) -> dict[str, np.ndarray]:
@@ -39,7 +39,7 @@ def pool_features(data: Path, train_pool: int, cache: Path, device: str) -> dict
     features = InceptionFeatures(device)
     out = {}
     for name, records in (("held", index.split(HELD_OUT)), ("train", [train[i] for i in sorted(picked)])):
-        images, _ = load_labelled_faces(index.root, records, 128)
+        images, _ = load_labelled_faces(records, 128)
         start = time.perf_counter()
         out[name] = features(images)
         print(f"{name}: {len(images)} Inception passes in {time.perf_counter() - start:.0f} s", flush=True)
@@ -50,7 +50,7 @@ def pool_features(data: Path, train_pool: int, cache: Path, device: str) -> dict
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, type=Path)
+    p.add_argument("--data", required=True, type=Path, nargs="+", help="CelebA-layout folder(s)")
     p.add_argument("--ns", type=int, nargs="+", default=[200, 300, 500])
     p.add_argument("--pairs", type=int, default=5, help="seed pairs per N")
     p.add_argument("--train-pool", type=int, default=1000, help="training faces featurised (>= 2 x the largest N)")

@@ -37,7 +37,7 @@ import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from t2f import Generator, ModelConfig, TextToFace, get_text_encoder  # noqa: E402
-from t2f.hub import load_generator, resolve_weights  # noqa: E402
+from t2f.hub import resolve_weights  # noqa: E402
 
 BATCHES = (1, 16)
 GOAL_MS_PER_FACE = 60.0  # batch 1, text encoding included, on the 2-core CPU of the project's machine
@@ -49,7 +49,7 @@ def load_generator_or_random(weights: str | None) -> tuple[Generator, str]:
     """The generator to time and a line saying where its weights come from."""
     try:
         folder = resolve_weights(weights)
-        return load_generator(folder), f"weights: {folder}"
+        return Generator.from_folder(folder), f"weights: {folder}"
     except (ValueError, OSError) as e:
         if weights is not None:  # asked for by name: a failure is an error, not a reason to time something else
             raise

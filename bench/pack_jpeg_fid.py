@@ -1,8 +1,8 @@
 """What does the pack's JPEG re-encoding cost in FID? Prints a table.
 
-The pack stores each face crop re-encoded as JPEG (``train.data.JPEG_QUALITY``), so the generator
+The pack stores each face crop re-encoded as JPEG (``train.data.pack.JPEG_QUALITY``), so the generator
 learns those pixels, while ``python -m train evaluate`` compares with crops of the original JPEGs. This
-measures that gap with real faces only, on the evaluation's own sample (``train.evaluate.sample_records``):
+measures that gap with real faces only, on the evaluation's own sample (``train.eval.evaluate.sample_records``):
 
 - ``original vs original``: N held-out crops against N training crops: the evaluation's real-vs-real floor;
 - ``pack vs original``: the same N held-out faces as the pack stores them, against the same training
@@ -28,9 +28,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from train.data import HELD_OUT, IMAGE_DIR, JPEG_QUALITY, crop_face, load_face, scan_celeba, to_resolution
-from train.evaluate import halve, sample_records
-from train.metrics import InceptionFeatures, fid
+from train.data.celeba import HELD_OUT, crop_face, load_face, scan_celeba, to_resolution
+from train.data.pack import JPEG_QUALITY
+from train.eval.evaluate import halve, sample_records
+from train.eval.metrics import InceptionFeatures, fid
 
 
 def as_pack_stores_it(path: Path, resolution: int) -> Image.Image:
@@ -47,7 +48,7 @@ def stack(faces: list[Image.Image]) -> torch.Tensor:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--data", type=Path, nargs="+", required=True, help="CelebA-layout folder(s)")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resolution", type=int, default=128)
@@ -58,11 +59,11 @@ def main() -> None:
     held_pos, train_pos = sample_records(index, args.n, args.seed)
     held = [index.split(HELD_OUT)[i] for i in held_pos]
     train = [index.split("train")[i] for i in train_pos]
-    folder, r = index.root / IMAGE_DIR, args.resolution
+    r = args.resolution
     sets = {
-        "original held-out": stack([load_face(folder / x.file, r) for x in held]),
-        "pack held-out": stack([as_pack_stores_it(folder / x.file, r) for x in held]),
-        "original train": stack([load_face(folder / x.file, r) for x in train]),
+        "original held-out": stack([load_face(x.path, r) for x in held]),
+        "pack held-out": stack([as_pack_stores_it(x.path, r) for x in held]),
+        "original train": stack([load_face(x.path, r) for x in train]),
     }
     features = InceptionFeatures(args.device)
     rows = []

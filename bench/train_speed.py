@@ -20,8 +20,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from train.config import TrainConfig  # noqa: E402
-from train.loop import Dist, build_models, train_step  # noqa: E402
+from train.fit.config import TrainConfig  # noqa: E402
+from train.fit.distributed import Dist  # noqa: E402
+from train.fit.step import build_models, train_step  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "train" / "configs"
 
@@ -31,9 +32,10 @@ def _widths(*w: int) -> dict[int, int]:
 
 
 def candidates() -> dict[str, TrainConfig]:
-    """Named recipes: the two shipped configs and the width/batch variants they were chosen from."""
+    """Named recipes: the configs in train/configs and the width/batch variants they were chosen from."""
     gpu = TrainConfig.from_file(CONFIGS / "celeba128.json")
     cpu = TrainConfig.from_file(CONFIGS / "celeba128-cpu.json")
+    v2 = TrainConfig.from_file(CONFIGS / "celeba128-v2-cpu.json")
     base = dict(cpu.to_dict(), compile=False)
 
     def variant(g: dict[int, int], d: dict[int, int], **changes) -> TrainConfig:
@@ -46,6 +48,7 @@ def candidates() -> dict[str, TrainConfig]:
         "G 256..16, D 256..8": variant(_widths(256, 256, 128, 64, 32, 16), _widths(256, 128, 64, 32, 16, 8)),
         "G 256..8, D 256..8": variant(_widths(256, 128, 64, 32, 16, 8), _widths(256, 128, 64, 32, 16, 8)),
         "cpu (celeba128-cpu.json)": cpu,
+        "v2 cpu (celeba128-v2-cpu.json: G and D skips)": v2,
         "cpu, batch 64": variant(cpu.model.channels, cpu.model.d_channels, batch_size=64),
     }
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from PIL import Image
 
 from t2f.attributes import EDIT_NAMES, check_strengths
-from t2f.pipeline import MAX_BATCH, TextToFace, check_device, check_seed, check_text, check_truncation, scales_strip
+from t2f.pipeline import MAX_BATCH, TextToFace, check_device, check_seed, check_truncation, scales_strip
+from t2f.text import check_text
 
 WEIGHTS_ENV = "T2F_WEIGHTS"
 

@@ -30,10 +30,9 @@ import torch
 from torch import Tensor
 
 from t2f.captions import ATTRIBUTES, EXCLUDED
+from t2f.files import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME, read_json_object, read_state_dict
 from t2f.model import Generator, ModelConfig, normalize_text
 
-ATTRIBUTES_NAME = "attributes.safetensors"
-ATTRIBUTES_CONFIG_NAME = "attributes.json"
 FORMAT = "t2f-attributes-1"
 BUILD_COMMAND = "python -m train attributes --weights WEIGHTS_FOLDER --pack TRAINING_PACK"
 READ_ATTRIBUTES: tuple[str, ...] = tuple(a for a in ATTRIBUTES if a not in EXCLUDED)
@@ -210,7 +209,7 @@ class AttributeModel:
 
 def save_attribute_model(model: AttributeModel, folder: str | Path) -> Path:
     """Write ``attributes.safetensors`` and ``attributes.json`` into ``folder``; returns the tensor file."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # only when writing: ``import t2f`` stays light
 
     folder = Path(folder)
     file = folder / ATTRIBUTES_NAME
@@ -223,8 +222,6 @@ def save_attribute_model(model: AttributeModel, folder: str | Path) -> Path:
 def load_attribute_model(folder: str | Path, config: ModelConfig) -> AttributeModel | None:
     """The attribute model saved in ``folder`` for a model of ``config``, None when the folder has none; a
     ValueError naming the file when it is broken or made for another text encoder."""
-    from t2f.hub import read_json_object, read_state_dict
-
     folder = Path(folder)
     file, config_file = folder / ATTRIBUTES_NAME, folder / ATTRIBUTES_CONFIG_NAME
     if not file.is_file() and not config_file.is_file():

@@ -1,15 +1,14 @@
-"""Finding and loading weights: a local folder or a Hugging Face Hub repo id.
+"""Finding weights: a local folder, or a Hugging Face Hub repo id downloaded into huggingface_hub's cache.
 
 A weights folder holds ``config.json`` (a :class:`~t2f.model.ModelConfig`) and ``model.safetensors``
-(the generator's state dict, any float dtype). Every failure names the file and what is wrong.
+(the generator's state dict, any float dtype); :mod:`t2f.files` names every file it may hold. Every
+failure names the file and what is wrong.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import torch
 # _CACHED_NO_EXIST is public (in huggingface_hub.__all__): try_to_load_from_cache's documented "known absent" value.
 from huggingface_hub import _CACHED_NO_EXIST, hf_hub_download, try_to_load_from_cache
 from huggingface_hub.errors import (
@@ -23,12 +22,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import validate_repo_id
 
-from t2f.attributes import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME
-from t2f.model import CONFIG_NAME, WEIGHTS_NAME, Generator, ModelConfig
-
-DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-WEIGHT_FILES = (CONFIG_NAME, WEIGHTS_NAME)
-OPTIONAL_FILES = (ATTRIBUTES_NAME, ATTRIBUTES_CONFIG_NAME)  # the attribute read-out and edit directions
+from t2f.files import CONFIG_NAME, DEFAULT_WEIGHTS_DIR, OPTIONAL_FILES, REQUIRED_FILES, WEIGHTS_NAME
 
 
 def resolve_weights(
@@ -67,7 +61,7 @@ def resolve_weights(
         raise FileNotFoundError(f"weights folder {path} does not exist{hint}, and it is not a Hub repo id either")
     try:
         files = [
-            _download(repo_id, name, revision, cache_dir, force_download, local_files_only, token) for name in WEIGHT_FILES
+            _download(repo_id, name, revision, cache_dir, force_download, local_files_only, token) for name in REQUIRED_FILES
         ]
     except (FileNotFoundError, ConnectionError, PermissionError) as e:
         # A bare name may be a mistyped folder as well as a repo id: say that no such folder exists either.
@@ -116,62 +110,3 @@ def _download(repo_id, filename, revision, cache_dir, force_download, local_file
     except HfHubHTTPError as e:
         status = e.response.status_code if e.response is not None else "no response"
         raise ConnectionError(f"downloading {filename} of {where} failed (HTTP {status}); try again later") from None
-
-
-def read_json_object(file: Path) -> dict:
-    """Read a JSON file that must hold an object, with errors that name the file."""
-    try:
-        data = json.loads(Path(file).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{file} is not valid JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{file} must hold a JSON object, got {type(data).__name__}")
-    return data
-
-
-def read_config(folder: Path) -> ModelConfig:
-    """Read and validate ``config.json`` in ``folder``."""
-    file = Path(folder) / CONFIG_NAME
-    if not file.is_file():
-        raise FileNotFoundError(f"{file} is missing: a weights folder needs {CONFIG_NAME} beside {WEIGHTS_NAME}")
-    data = read_json_object(file)
-    try:
-        return ModelConfig.from_dict(data)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{file} is not a valid model config: {e}") from None
-
-
-def read_state_dict(file: Path) -> dict[str, torch.Tensor]:
-    """Read a safetensors file into CPU tensors, with an error naming the file when it is unreadable."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    if not file.is_file():
-        raise FileNotFoundError(f"{file} is missing")
-    try:
-        return load_file(str(file), device="cpu")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise ValueError(f"{file} is not a readable safetensors file (corrupt or truncated?): {e}") from None
-
-
-def load_generator(folder: str | Path) -> Generator:
-    """Build the generator described by ``folder/config.json`` and load ``folder/model.safetensors`` strictly."""
-    folder = Path(folder)
-    config = read_config(folder)
-    file = folder / WEIGHTS_NAME
-    state = read_state_dict(file)
-    generator = Generator(config)
-    expected = generator.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong_shape = [f"{k}: {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items() if k in state and state[k].shape != v.shape]
-    if missing or unexpected or wrong_shape:
-        raise ValueError(
-            f"{file} does not match {folder / CONFIG_NAME}: missing {missing[:5]}, unexpected {unexpected[:5]}, "
-            f"wrong shapes {wrong_shape[:5]}"
-        )
-    bad = [k for k, v in state.items() if not v.is_floating_point() or not torch.isfinite(v).all()]
-    if bad:
-        raise ValueError(f"{file} holds non-finite or non-float values in {bad[:5]}")
-    generator.load_state_dict(state)
-    return generator.eval().requires_grad_(False)

@@ -25,13 +25,13 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from t2f.attributes import ATTRIBUTES_NAME, BUILD_COMMAND, AttributeModel, Reading, check_strengths, load_attribute_model
-from t2f.hub import load_generator, resolve_weights
+from t2f.attributes import BUILD_COMMAND, AttributeModel, Reading, check_strengths, load_attribute_model
+from t2f.files import ATTRIBUTES_NAME, default_device
+from t2f.hub import resolve_weights
 from t2f.model import EqConv2d, EqLinear, Generator
-from t2f.text import TextEncoder, get_text_encoder
+from t2f.text import TextEncoder, check_text, get_text_encoder
 
 MAX_SEED = 2**63 - 1
-MAX_TEXT_CHARS = 10_000
 MAX_BATCH = 256
 MAX_STEPS = 256
 _EMBEDDING_CACHE_SIZE = 1024
@@ -58,18 +58,6 @@ def check_seed(seed: object) -> int:
     return seed
 
 
-def check_text(text: object) -> str:
-    """A description with its whitespace collapsed, or a ValueError when empty or too long."""
-    if not isinstance(text, str):
-        raise ValueError(f"a description must be a string, got {type(text).__name__}")
-    if len(text) > MAX_TEXT_CHARS:
-        raise ValueError(f"a description may hold at most {MAX_TEXT_CHARS} characters, got {len(text)}")
-    text = " ".join(text.split())
-    if not text:
-        raise ValueError("the description is empty: describe the face, e.g. 'a smiling woman with blond hair'")
-    return text
-
-
 def check_steps(steps: object) -> int:
     """Number of interpolation frames, 2 to MAX_STEPS."""
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or not 2 <= steps <= MAX_STEPS:
@@ -87,7 +75,7 @@ def check_truncation(truncation: object) -> float:
 def check_device(device: str | torch.device | None) -> torch.device:
     """The device to run on (None: CUDA when present, else the CPU), or a ValueError when it is unusable here."""
     if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return default_device()
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError):
@@ -209,7 +197,7 @@ class TextToFace:
         folder = resolve_weights(
             name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
         )
-        generator = load_generator(folder)
+        generator = Generator.from_folder(folder)
         config = generator.config
         encoder = text_encoder or get_text_encoder(config.text_encoder, config.text_encoder_options)
         return cls(generator, encoder, device=device, attributes=load_attribute_model(folder, config))
@@ -237,6 +225,7 @@ class TextToFace:
                 if row is not None:
                     self._cache.move_to_end(text)
             if row is None:
+                self.text_encoder.check_length(text)
                 row = self.text_encoder.encode([text])[0].to(self.device)
                 with self._lock:
                     self._cache[text] = row

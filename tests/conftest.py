@@ -16,6 +16,7 @@ from t2f.model import Generator, ModelConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CELEBA_10K = REPO.parent / "shared" / "data" / "celeba-10k"
+CELEBA_MORE = REPO.parent / "shared" / "data" / "celeba-more"
 
 TINY_CHANNELS = {4: 32, 8: 32, 16: 16, 32: 16, 64: 8, 128: 8}
 
@@ -42,22 +43,27 @@ def tiny_weights(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_edit_weights(tiny_weights, tmp_path_factory) -> Path:
     """``tiny_weights`` plus its attribute read-out and edit directions (``python -m train attributes``), built
-    from one caption each of 320 seeded random attribute vectors instead of a training pack."""
+    from three captions each (as a pack has) of 160 seeded random attribute vectors and what those captions
+    claim, instead of a training pack."""
     import shutil
 
     from t2f.attributes import save_attribute_model
-    from t2f.captions import caption
-    from t2f.hub import load_generator
+    from t2f.captions import captions
+    from t2f.model import Generator
     from t2f.text import get_text_encoder
-    from train.attributes import build_attribute_model
+    from train.data.pack import claim_tensor
+    from train.publish.attributes import build_attribute_model
 
     folder = tmp_path_factory.mktemp("tiny_edit_weights")
     for file in tiny_weights.iterdir():
         shutil.copy(file, folder)
-    attributes = random_attributes(320)
+    images, per_image = 160, 3
+    attributes = random_attributes(images)
+    described = [c for i, row in enumerate(attributes) for c in captions(row.tolist(), per_image, seed=i)]
     encoder = get_text_encoder()
-    embeddings = encoder.encode([caption(row.tolist(), seed=i) for i, row in enumerate(attributes)])[:, None]
-    model = build_attribute_model(load_generator(folder), encoder, embeddings, attributes, vectors=4)
+    embeddings = encoder.encode([c.text for c in described]).reshape(images, per_image, -1)
+    claims = claim_tensor([c.claims for c in described]).reshape(images, per_image, -1)
+    model = build_attribute_model(Generator.from_folder(folder), encoder, embeddings, attributes, claims, vectors=4)
     save_attribute_model(model, folder)
     return folder
 

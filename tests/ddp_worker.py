@@ -10,9 +10,13 @@ import torch
 import torch.distributed as dist
 
 from t2f.model import downsample_pyramid
-from train.config import TrainConfig
-from train.data import load_pack
-from train.loop import BatchSource, Dist, all_reduce_mean_, build_models, fit
+from train.fit.config import TrainConfig
+from train.data.pack import load_pack
+from train.fit.batches import BatchSource
+from train.fit.distributed import Dist
+from train.fit.loop import fit
+from train.fit.step import build_models
+from train.fit.step import all_reduce_mean_
 
 
 def gradients(cfg: TrainConfig, pack, d: Dist) -> torch.Tensor:

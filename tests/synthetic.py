@@ -31,15 +31,16 @@ def draw_face(attrs: dict[str, int], size: tuple[int, int], rng: np.random.Gener
     return Image.fromarray(img.clip(0, 255).astype(np.uint8))
 
 
-def make_celeba(folder: Path, n: int = 40, *, seed: int = 0, half_size_every: int = 3) -> list[dict[str, int]]:
-    """Write ``n`` images (every ``half_size_every``-th at CelebA's half size, 89x109) and
-    list_attr_celeba.txt into ``folder``; returns the attributes per image (0/1)."""
+def make_celeba(folder: Path, n: int = 40, *, seed: int = 0, half_size_every: int = 3, first_id: int = 1) -> list[dict[str, int]]:
+    """Write ``n`` images with ids from ``first_id`` on (every ``half_size_every``-th at CelebA's half size,
+    89x109), list_attr_celeba.txt and a list_eval_partition.txt that holds out every tenth id (test) into
+    ``folder``; returns the attributes per image (0/1)."""
     rng = np.random.default_rng(seed)
     pick = random.Random(seed)
     images = folder / "img_align_celeba"
     images.mkdir(parents=True, exist_ok=True)
     rows, all_attrs = [], []
-    for i in range(1, n + 1):
+    for i in range(first_id, first_id + n):
         attrs = {a: int(pick.random() < 0.4) for a in ATTRIBUTES}
         attrs["No_Beard"] = int(not attrs["Male"] or pick.random() < 0.5)
         name = f"{i:06d}.jpg"
@@ -48,4 +49,6 @@ def make_celeba(folder: Path, n: int = 40, *, seed: int = 0, half_size_every: in
         rows.append(name + " " + " ".join("1" if attrs[a] else "-1" for a in ATTRIBUTES))
         all_attrs.append(attrs)
     (folder / "list_attr_celeba.txt").write_text(f"{n}\n" + " ".join(ATTRIBUTES) + "\n" + "\n".join(rows) + "\n")
+    split = "\n".join(f"{i:06d}.jpg {2 if i % 10 == 0 else 0}" for i in range(first_id, first_id + n))
+    (folder / "list_eval_partition.txt").write_text(split + "\n")
     return all_attrs

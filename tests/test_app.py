@@ -3,6 +3,7 @@
 The app launches once for the file (tiny random weights: these tests check the wiring, not the faces).
 """
 
+import re
 import socket
 import sys
 import threading
@@ -18,6 +19,7 @@ from PIL import Image
 import app
 from t2f import TextToFace
 from t2f.attributes import EDIT_NAMES
+from t2f.text import MAX_TEXT_CHARS, check_text
 
 TEXT = "a smiling young woman with wavy blond hair"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -178,7 +180,9 @@ def test_random_seed_is_a_browser_safe_integer(client):
         ("/variations", (TEXT, 1, 0, 1.0), "number of variations must be a whole number from 1 to 16"),
         ("/seed_gif", (TEXT, 1, 2, 61, 1.0), "number of GIF frames must be a whole number from 2 to 60, got 61"),
         ("/text_gif", (TEXT, "x", 1, 61, 1.0), "number of GIF frames must be a whole number from 2 to 60"),
-        ("/text_frame", (TEXT, "", 1, 0.5, 1.0), "description B is empty"),
+        ("/generate", ("a" * (MAX_TEXT_CHARS + 1), 1, 1.0), f"at most {MAX_TEXT_CHARS} characters, got 10001"),
+        ("/text_frame", (TEXT, "", 1, 0.5, 1.0), "^Description B: the description is empty"),
+        ("/text_gif", (" \n", TEXT, 1, 3, 1.0), "^Description A: the description is empty"),
         ("/seed_frame", (TEXT, 1, 2**63, 0.5, 1.0), "seed must be an integer"),
         ("/edit", ("", 1, 1.0, *edit_args()), "description is empty"),
         ("/edit", (TEXT, 1, 1.0, *edit_args(smiling=1.5)), "Value 1.5 is greater than maximum value 1"),  # Gradio's
@@ -196,14 +200,55 @@ def test_app_keeps_serving_after_errors(client, pipe):
     np.testing.assert_array_equal(pixels(files[-1]), pixels(pipe(TEXT, 2**63 - 1).images[128]))
 
 
-def test_long_descriptions_are_cut_with_a_warning(client, pipe, tmp_path):
-    long = "a bald man with glasses " * 30  # 720 characters
-    cut = " ".join(long.split())[: app.MAX_DESCRIPTION_CHARS]
-    files = client.predict(long, 6, 1.0, api_name="/generate")
-    np.testing.assert_array_equal(pixels(files[-1]), pixels(pipe(cut, 6).images[128]))
-    # Outside a request Gradio turns gr.Warning into a Python warning: the handler's message, checked directly.
-    with pytest.warns(UserWarning, match="description has 719 characters; only the first 500 are used"):
-        app.Handlers(pipe, tmp_path).generate(long, 6, 1.0)
+# Under MAX_TEXT_CHARS (the library's bound on work), over the 254 word pieces all-MiniLM-L6-v2 reads.
+LONG = "a bald man with round glasses, a bushy beard and a big nose, " * 30
+
+
+def too_long(pipe: TextToFace, text: str) -> str:
+    """The start of the encoder's error for ``text``, as a regular expression: its length and the limit."""
+    n = pipe.text_encoder.count_tokens(" ".join(text.split()))
+    assert n > 254 and len(text) < MAX_TEXT_CHARS, (n, len(text))
+    return rf"the description is {n} word pieces long, but the text encoder \(.+\) reads only the first 254 "
+
+
+def test_a_description_longer_than_the_encoder_reads_is_refused_not_cut(client, pipe, tmp_path):
+    handlers, limit = app.Handlers(pipe, tmp_path), too_long(pipe, LONG)
+    with pytest.raises(gr.Error) as error:  # str(gr.Error) is repr(message): the message itself is checked
+        handlers.generate(LONG, 6, 1.0)
+    assert re.match(limit, error.value.message), error.value.message
+    with pytest.raises(gr.Error) as error:
+        handlers.text_frame(TEXT, LONG, 6, 0.5, 1.0)
+    assert re.match("Description B: " + limit, error.value.message), error.value.message  # of two, the long one
+    calls = [
+        ("/generate", (LONG, 6, 1.0), limit),
+        ("/variations", (LONG, 6, 2, 1.0), limit),
+        ("/seed_gif", (LONG, 1, 2, 3, 1.0), limit),
+        ("/attributes", (LONG,), limit),
+        ("/edit", (LONG, 6, 1.0, *edit_args()), limit),
+        ("/text_frame", (LONG, TEXT, 6, 0.5, 1.0), "^Description A: " + limit),
+    ]
+    for api_name, args, message in calls:
+        with pytest.raises(AppError, match=message):
+            client.predict(*args, api_name=api_name)
+    # At the limit it is served: the rule refuses only what the encoder would not read.
+    words = LONG.split()
+    while pipe.text_encoder.count_tokens(" ".join(words)) > 254:
+        words.pop()
+    files = client.predict(" ".join(words), 6, 1.0, api_name="/generate")
+    np.testing.assert_array_equal(pixels(files[-1]), pixels(pipe(" ".join(words), 6).images[128]))
+
+
+def test_whitespace_is_collapsed_as_the_library_does(client, pipe, tmp_path):
+    messy, other = "  a bald man\n\twith   glasses ", " an old  woman\n"
+    assert check_text(messy) == "a bald man with glasses"
+    face = pixels(pipe(check_text(messy), 6).images[128])
+    np.testing.assert_array_equal(pixels(client.predict(messy, 6, 1.0, api_name="/generate")[-1]), face)
+    np.testing.assert_array_equal(pixels(app.Handlers(pipe, tmp_path).generate(messy, 6, 1.0)[-1]), face)
+    start, end = (client.predict(messy, other, 6, t, 1.0, api_name="/text_frame") for t in (0.0, 1.0))
+    np.testing.assert_array_equal(pixels(start), face)
+    np.testing.assert_array_equal(pixels(end), pixels(pipe(check_text(other), 6).images[128]))
+    table, _ = client.predict(messy, api_name="/attributes")
+    assert table["data"] == client.predict(check_text(messy), api_name="/attributes")[0]["data"]
 
 
 def test_sixteen_concurrent_clients_each_get_their_own_face(url, pipe):

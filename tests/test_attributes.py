@@ -1,7 +1,8 @@
-"""Reading and editing attributes (t2f.attributes, train.attributes, TextToFace.read/edit, the CLI's --edit).
+"""Reading and editing attributes (t2f.attributes, train.publish.attributes, TextToFace.read/edit, the CLI's --edit).
 
 The read-out and directions come from ``tiny_edit_weights`` (conftest): a tiny random generator, and a probe
-trained on 320 real captions of random attribute vectors, so the read-out is really learned from captions.
+trained on 480 real captions of random attribute vectors and their claims, so the read-out is really learned
+from captions.
 """
 
 import shutil
@@ -12,10 +13,10 @@ import torch
 
 from t2f import Generator, TextToFace
 from t2f.__main__ import main
-from t2f.attributes import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME, EDIT_NAMES
-from t2f.hub import load_generator
+from t2f.attributes import EDIT_NAMES, EDITS
+from t2f.files import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME
 from t2f.text import get_text_encoder
-from train.attributes import FREE_DESCRIPTIONS, build_attribute_model
+from train.publish.attributes import FREE_DESCRIPTIONS, build_attribute_model, matched_captions
 
 from conftest import random_attributes, tiny_config
 
@@ -45,7 +46,7 @@ def test_free_descriptions_read_as_people_say_them(pipe):
 
 def test_the_read_out_meets_most_hand_written_expectations(pipe):
     met = [read(pipe, text)[said] == want for text, expected in FREE_DESCRIPTIONS for said, want in expected.items()]
-    assert sum(met) / len(met) >= 0.8, f"{sum(met)} of {len(met)}"  # from 320 captions; the shipped probe: 1.0
+    assert sum(met) / len(met) >= 0.8, f"{sum(met)} of {len(met)}"  # from 480 captions
     probe = pipe.attributes.info["probe"]
     assert probe["held_out_mean"]["accuracy"] > probe["held_out_mean"]["majority_baseline"]
 
@@ -79,6 +80,19 @@ def test_edits_are_deterministic_and_change_the_face(pipe):
 def test_bad_strengths_name_what_is_allowed(pipe, strengths, message):
     with pytest.raises(ValueError, match=message):
         pipe.edit(TEXT, 1, strengths)
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [("eyeglasses", ("glasses", "spectacles", "specs", "bespectacled")), ("smiling", ("smil", "grin", "beam"))],
+)
+def test_matched_captions_state_the_edited_attribute_on_the_plus_side(edit, words):
+    """Captions name only some attributes: every +1 caption of a pair still says the edited one."""
+    direction = next(e for e in EDITS if e.name == edit)
+    toward, away = matched_captions(direction, random_attributes(32, seed=5), seed=2)
+    assert all(any(w in text.lower() for w in words) for text in toward), toward
+    assert all(plus != minus for plus, minus in zip(toward, away))
+    assert (toward, away) == matched_captions(direction, random_attributes(32, seed=5), seed=2)
 
 
 def test_a_step_moves_one_direction_length_and_never_past_the_training_range(pipe):
@@ -128,17 +142,20 @@ def test_a_broken_attribute_file_is_named(tiny_edit_weights, tmp_path):
 
 def test_rebuilding_from_the_same_model_gives_the_same_files(tiny_weights, tmp_path):
     from t2f.attributes import save_attribute_model
-    from t2f.captions import caption
+    from t2f.captions import describe
+    from train.data.pack import claim_tensor
 
     attributes = random_attributes(40, seed=3)
+    described = [describe(row.tolist(), seed=i) for i, row in enumerate(attributes)]
     encoder = get_text_encoder()
-    embeddings = encoder.encode([caption(row.tolist(), seed=i) for i, row in enumerate(attributes)])[:, None]
+    embeddings = encoder.encode([c.text for c in described])[:, None]
+    claims = claim_tensor([c.claims for c in described])[:, None]
     files = []
     for run in ("a", "b"):
         folder = tmp_path / run
         folder.mkdir()
-        generator = load_generator(tiny_weights)
-        save_attribute_model(build_attribute_model(generator, encoder, embeddings, attributes, vectors=3), folder)
+        generator = Generator.from_folder(tiny_weights)
+        save_attribute_model(build_attribute_model(generator, encoder, embeddings, attributes, claims, vectors=3), folder)
         files.append([(folder / name).read_bytes() for name in (ATTRIBUTES_NAME, ATTRIBUTES_CONFIG_NAME)])
     assert files[0] == files[1]
 

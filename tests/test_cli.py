@@ -113,6 +113,14 @@ def test_bad_arguments_exit_2_with_one_error_line(tiny_weights, tmp_path, capsys
     assert not list(tmp_path.glob("*.png"))
 
 
+def test_a_description_past_the_encoder_is_refused_not_cut(tiny_weights, tmp_path, capsys):
+    out = tmp_path / "f.png"
+    assert exit_code(["a man with"] + ["a beard"] * 150 + ["--weights", str(tiny_weights), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and re.search("is 303 word pieces long, but the text encoder .* reads only the first 254", err), err
+    assert not out.exists()
+
+
 def test_importing_t2f_loads_no_weights_and_no_app_or_training_code():
     code = (
         "import sys, t2f, t2f.pipeline, t2f.text, t2f.hub, t2f.captions\n"

@@ -6,9 +6,9 @@ import re
 import pytest
 from PIL import Image
 
-from train.__main__ import main
-from train.curve import ADHERENCE, DIVERSITY, FID64, FID64_FLOOR, FID128, FID128_FLOOR, PRECISION, curve_markdown, curve_points, stop_rule
-from train.model_card import render_model_card
+from train.cli import main
+from train.publish.curve import ADHERENCE, DIVERSITY, FID128, FID128_FLOOR, FID64, FID64_FLOOR, PRECISION, curve_markdown, curve_points, stop_rule
+from train.publish.model_card import render_model_card
 
 
 def evaluation(fid128: float, adherence: float) -> dict:
@@ -32,7 +32,7 @@ def test_points_are_the_evaluated_sessions_with_running_totals():
     assert [(p.session, p.run, p.images, p.minutes) for p in points] == [(1, "s1", 80_000, 90.0), (2, "s2", 220_000, 218.0)]
     assert points[1].fid128 == 290.0 and points[1].fid64_floor == 34.8 and points[1].adherence == 0.95
     broken = [session("s1", 1, 1, 1.0) | {"evaluation": {FID128: 300.0}}]
-    with pytest.raises(ValueError, match="session 1 \\(s1\\).*lacks 'FID 128px, real vs real"):
+    with pytest.raises(ValueError, match="session 1 \\(s1\\).*lacks 'fid_128_floor'"):
         curve_points(broken)
 
 

@@ -24,11 +24,11 @@ from t2f.model import Generator
 from t2f.pipeline import TextToFace
 from tests.conftest import REPO, tiny_config
 from tests.hub_stub import HashEncoder, HubStub
-from train import checkpoint
-from train.__main__ import main
-from train.config import TrainConfig
-from train.model_card import render_model_card, write_model_card
-from train.push import check_can_push, push_run
+from train.fit import checkpoint
+from train.cli import main
+from train.fit.config import TrainConfig
+from train.publish.model_card import render_model_card, write_model_card
+from train.publish.push import check_can_push, push_run
 
 TOKEN = "hf_StubToken0123456789abcdefXYZ"
 REPO_ID = "alice/t2f-tiny"

@@ -12,10 +12,10 @@ import pytest
 import torch
 from torch import nn
 
-import t2f.infersent as infersent
+import t2f.text.infersent as infersent
 from conftest import tiny_config
 from t2f.captions import ATTRIBUTE_PHRASES
-from t2f.infersent import MODEL_ENV, VECTORS_ENV, BiLSTMMax, InferSentEncoder, WordVectors, tokenize
+from t2f.text.infersent import BiLSTMMax, InferSentEncoder, MODEL_ENV, VECTORS_ENV, WordVectors, tokenize
 from t2f.model import Generator
 from t2f.pipeline import TextToFace
 from t2f.text import get_text_encoder
@@ -236,8 +236,8 @@ def test_fit_and_from_pretrained_with_infersent(tmp_path, cache_home):
     from synthetic import make_celeba
     from test_train import small_config, write_config
 
-    from train.__main__ import main as train_main
-    from train.config import SAMPLE_PROMPTS
+    from train.cli import main as train_main
+    from train.fit.config import SAMPLE_PROMPTS
 
     vocabulary = {w for text in [*ATTRIBUTE_PHRASES.values(), *SAMPLE_PROMPTS] for w in tokenize(text, 1)}
     model, vectors = make_infersent(tmp_path, words=["<s>", "</s>", "an", "this", ".", *sorted(vocabulary)])

@@ -10,11 +10,11 @@ from safetensors.torch import load_file, save_file
 
 import t2f.hub
 from t2f import Generator, TextToFace
-from t2f.hub import load_generator, resolve_weights
-from t2f.model import CONFIG_NAME, WEIGHTS_NAME
+from t2f.hub import resolve_weights
+from t2f.files import CONFIG_NAME, WEIGHTS_NAME
 
 LOADERS = {
-    "load_generator": load_generator,
+    "Generator.from_folder": Generator.from_folder,
     "Generator.from_pretrained": Generator.from_pretrained,
     "TextToFace.from_pretrained": TextToFace.from_pretrained,
 }

@@ -10,9 +10,10 @@ import torch.nn.functional as F
 
 from conftest import REPO
 from t2f.model import Discriminator, ModelConfig, downsample_pyramid, minibatch_stddev
-from train.config import TrainConfig
-from train.loop import Dist, build_models, ema_beta, train_step
-from train.losses import kl_standard_normal, mode_seeking, r1_penalty, ra_hinge_d, ra_hinge_g
+from train.fit.config import TrainConfig
+from train.fit.distributed import Dist
+from train.fit.step import build_models, ema_beta, train_step
+from train.fit.losses import kl_standard_normal, mode_seeking, r1_penalty, ra_hinge_d, ra_hinge_g
 
 SMALL = {4: 16, 8: 16, 16: 8, 32: 8}
 

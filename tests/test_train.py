@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -13,17 +14,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import CELEBA_10K, REPO
+from conftest import CELEBA_10K, CELEBA_MORE, REPO
 from synthetic import make_celeba
 from t2f import TextToFace
 from t2f.model import ModelConfig
 from t2f.text import get_text_encoder
-from train import checkpoint
-from train.__main__ import main as train_main
-from train.config import SAMPLE_PROMPTS, TrainConfig
-from train.data import face_crop_box, load_face, load_pack, prepare_pack, scan_celeba
-from train.export import export_run
-from train.loop import build_models, fit
+from train.fit import checkpoint
+from train.cli import main as train_main
+from train.fit.config import SAMPLE_PROMPTS, TrainConfig
+from train.data.celeba import face_crop_box, load_face, scan_celeba
+from train.data.pack import load_pack, prepare_pack
+from train.publish.export import export_run
+from train.fit.loop import fit
+from train.fit.step import build_models
 
 SMALL = {4: 16, 8: 16, 16: 8, 32: 8}
 
@@ -240,7 +243,7 @@ def test_two_processes_average_gradients(syn_pack, tmp_path):
 
 def test_augmentation_keeps_scales_consistent():
     from t2f.model import downsample_pyramid
-    from train.augment import Augment
+    from train.fit.augment import Augment
 
     torch.manual_seed(0)
     # A smooth picture (as faces are at these scales), so pooling and resampling agree up to blur.
@@ -255,21 +258,36 @@ def test_augmentation_keeps_scales_consistent():
         assert (out[-2] - pooled).abs().mean() < 0.25 * (pyramid[-2] - pyramid[-2].roll(5, -1)).abs().mean(), ops
 
 
-@pytest.mark.skipif(not CELEBA_10K.is_dir(), reason="../shared/data/celeba-10k is not on this machine")
-def test_real_celeba_folder_counts_and_crops():
-    index = scan_celeba(CELEBA_10K)
-    assert len(index.records) == 10_000
-    assert len(index.split("train")) == 9_000 and len(index.split("test")) == 1_000
-    assert all(int(r.file[:6]) % 10 == 0 for r in index.split("test"))
+@pytest.mark.skipif(not CELEBA_MORE.is_dir(), reason="../shared/data/celeba-10k and celeba-more are not on this machine")
+def test_real_celeba_folders_counts_and_crops():
+    alone = scan_celeba(CELEBA_10K)  # no partition file: CelebA's own partition by id, all train
+    assert len(alone.records) == len(alone.split("train")) == 10_000
+    index = scan_celeba([CELEBA_10K, CELEBA_MORE])
+    assert len(index.split("train")) == 24_000 and len(index.split("test")) == 5_190 and not index.split("val")
+    assert all(int(r.file[:6]) >= 182_638 for r in index.split("test"))
+    assert {r.folder for r in index.split("test")} == {CELEBA_MORE}
     assert face_crop_box(178, 218) == (15, 47, 163, 195)
     assert face_crop_box(89, 109) == (8, 24, 82, 98)
-    sizes = set()
-    for record in index.records[:20]:
-        face = load_face(CELEBA_10K / "img_align_celeba" / record.file, 128)
-        assert face.size == (128, 128)
-        sizes.add(face.size)
+    for record in index.records[:10] + index.records[-10:]:
+        assert load_face(record.path, 128).size == (128, 128)
     male = sum(r.attributes[20] for r in index.records)
-    assert 3_000 < male < 6_000  # CelebA is about 42% male
+    assert 0.35 < male / len(index.records) < 0.5  # CelebA is about 42% male
+
+
+def test_several_folders_make_one_index_split_by_celeba_partition(tmp_path):
+    """Folders join in order (an id already seen is skipped, with a warning); a folder without a partition
+    file splits by CelebA's own id ranges, one with it by the file."""
+    make_celeba(tmp_path / "a", 12)  # ids 1-12, partition file: 10 is test
+    make_celeba(tmp_path / "b", 6, first_id=182_636, seed=1)  # ids 182636-182641
+    (tmp_path / "b" / "list_eval_partition.txt").unlink()  # by id: 182636-182637 val, the rest test
+    make_celeba(tmp_path / "c", 3, first_id=11, seed=2)  # ids 11-13: 11 and 12 were in a
+    with pytest.warns(UserWarning, match="2 ids found in an earlier folder"):
+        index = scan_celeba([tmp_path / "a", tmp_path / "b", tmp_path / "c"])
+    assert [r.file for r in index.split("test")] == ["000010.jpg", "182638.jpg", "182639.jpg", "182640.jpg", "182641.jpg"]
+    assert [r.file for r in index.split("val")] == ["182636.jpg", "182637.jpg"]
+    assert len(index.split("train")) == 12 and index.name == "a+b+c"
+    assert {r.file: r.folder.name for r in index.records}["000011.jpg"] == "a"
+    assert index.records[-1].path == tmp_path / "b" / "img_align_celeba" / "182641.jpg"
 
 
 def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
@@ -277,12 +295,13 @@ def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
     record's sessions (with the evaluation added after the export) and the networks carry over;
     another config is refused by name."""
     from tests.test_curve import evaluation
-    from train.evaluate import _refresh_weights_folder
-    from train.state import STATE_NAME, load_training_state
+    from train.publish.evaluation import record_evaluation
+    from train.fit.state import load_training_state
+    from t2f.files import STATE_NAME
 
     cfg = small_config(total_kimg=0.04)
     weights = tmp_path / "weights"
-    first = fit(cfg, syn_pack, tmp_path / "s1", export_to=weights, export_state=True)
+    first = fit(cfg, syn_pack, tmp_path / "s1", on_checkpoint=functools.partial(export_run, out=weights, training_state=True))
     assert (weights / STATE_NAME).is_file() and (weights / "model.safetensors").is_file()
     assert json.loads((weights / "config.json").read_text())["z_dim"] == 16
     # The evaluation of the first session's weights, written after the export, reaches the next record.
@@ -290,8 +309,9 @@ def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
     readme, plain = tmp_path / "README.md", tmp_path / "PLAIN.md"
     readme.write_text("# T\n\n<!-- curve:start -->\nold\n<!-- curve:end -->\n")
     plain.write_text("# No curve block\n")
-    _refresh_weights_folder(weights / "evaluation.json", {"summary": summary}, readme)
-    _refresh_weights_folder(weights / "evaluation.json", {"summary": summary}, plain)
+    (weights / "evaluation.json").write_text(json.dumps({"summary": summary}))
+    record_evaluation(weights, readme)
+    record_evaluation(weights, plain)
     assert (weights / "learning_curve.png").is_file()
     assert "old" not in readme.read_text() and "| 1 | s1 | 40 |" in readme.read_text()
     assert plain.read_text() == "# No curve block\n"
@@ -319,6 +339,9 @@ def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
         fit(other, syn_pack, tmp_path / "s3", resume_from=weights)
     with pytest.raises(FileNotFoundError, match="training_state.safetensors does not exist"):
         fit(cfg, syn_pack, tmp_path / "s4", resume_from=tmp_path)
+    # Another number of captions per image (a smaller pack next session) continues, and says so.
+    fewer = fit(small_config(total_kimg=0.08, captions_per_image=1), syn_pack, tmp_path / "s6", resume_from=weights)
+    assert fewer.record["sessions"][-1]["changes"] == ["captions_per_image: 3 -> 1"]
     # The training state may switch D's rgb skips on: they grow from zero and learn; a checkpoint,
     # which continues bitwise, may not.
     grow = ["fit", "--pack", str(syn_pack), "--resume-from", str(weights), "--d-rgb-skips", "--total-kimg", "0.08"]

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The run that makes the shipped weights, as one command for the device tool (one GPU, 10 minutes at most):
+# A GPU training run of the wider config (train/configs/celeba128.json), as one command for the device tool
+# (one GPU, 10 minutes at most). It has not made the shipped weights: those were trained on the project's
+# CPU from train/configs/celeba128-cpu.json (see weights/training_record.json). Use it when a GPU is lent:
 #
 #   run(command="bash train/gpu_run.sh", carry=["cache/celeba-train-128px-all-MiniLM-L6-v2-<key>.pack"], timeout_s=600)
 #
 # It trains on the prepared pack (55 MiB; made on the CPU by `python -m train prepare --data
 # ../shared/data/celeba-10k`, which prints its path; the GPU machine has neither the images nor the text
-# encoder, and the pack plus the tracked tree must stay under the tool's 64 MiB) and writes
-# into $OUT as it goes: weights/ (the EMA generator exported at every checkpoint, with its card, progress
-# grid and training record), train.log and gpu.txt. If torch.compile fails early, it trains eagerly instead.
+# encoder, and the pack plus the tracked tree must stay under the tool's 64 MiB: at the CelebA-10k pack's
+# 6 KiB a face, a 24,000-face pack would need about 150 MiB) and writes into $OUT as it goes: weights/
+# (the EMA generator exported at every checkpoint, with its card, progress grid and training record),
+# train.log and gpu.txt. If torch.compile fails early, it trains eagerly instead.
 #
 # Rehearsal on a CPU: OUT=/tmp/out MINUTES=1 CONFIG=tiny.json PYTHON=.venv/bin/python bash train/gpu_run.sh
 set -uo pipefail

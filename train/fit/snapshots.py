@@ -17,13 +17,15 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 from torch import Tensor, nn
 
-from t2f.pipeline import scales_strip, to_pil
-from train.metrics import mean_pairwise_distance
+from t2f.files import GRID_NAME
+from t2f.pipeline import to_pil
+from train.eval.metrics import mean_pairwise_distance
 
 CELL = 64  # display size of one image; smaller scales are upscaled with nearest neighbours
 MAX_COLUMNS = 10
 LABEL = 16  # pixels of text above each block
 SNAPSHOT = re.compile(r"^snapshot-(\d{9})\.png$")
+FOLDER = "samples"  # in the run folder: snapshots and the progress grid
 DIVERSITY_SEEDS = 8
 DIVERSITY_SIZE = 32  # faces compared as 32x32 pixels: layout and colour, not texture noise
 
@@ -80,41 +82,6 @@ def build_progress_grid(folder: Path, prompts: list[str], scales: list[int]) -> 
         for c, sheet in enumerate(sheets):
             column = sheet.crop((b * CELL, 0, (b + 1) * CELL, len(scales) * CELL))
             grid.paste(column, (40 + c * CELL, top + LABEL))
-    path = folder / "progress.png"
+    path = folder / GRID_NAME
     grid.save(path)
     return path
-
-
-def description_sheet(pipe, prompts: list[str], seed: int) -> Image.Image:
-    """One row per description: its face at every scale (4 px to full size, upscaled with nearest
-    neighbours), the description written above it. ``pipe`` is a :class:`t2f.TextToFace`."""
-    rows = []
-    for prompt in prompts:
-        strip = scales_strip(pipe(prompt, seed=seed).images)
-        row = Image.new("RGB", (strip.width, strip.height + LABEL), "white")
-        ImageDraw.Draw(row).text((2, 2), f"{prompt} (seed {seed})", fill="black")
-        row.paste(strip, (0, LABEL))
-        rows.append(row)
-    sheet = Image.new("RGB", (rows[0].width, sum(r.height for r in rows)), "white")
-    for i, row in enumerate(rows):
-        sheet.paste(row, (0, i * row.height))
-    return sheet
-
-
-def run_sheet(args) -> int:
-    from t2f import TextToFace
-    from train.config import SAMPLE_PROMPTS
-
-    pipe = TextToFace.from_pretrained(args.weights)
-    description_sheet(pipe, list(args.prompts or SAMPLE_PROMPTS), args.seed).save(args.out)
-    print(args.out)
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("sheet", help="a picture of a model's faces at every scale for the sample descriptions")
-    p.add_argument("--weights", default="weights", help="weights folder or Hub repo id (default: weights)")
-    p.add_argument("--out", required=True, type=Path, help="PNG to write (e.g. weights/samples.png)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--prompts", nargs="+", help="descriptions (default: the training run's six sample descriptions)")
-    p.set_defaults(func=run_sheet)

@@ -2,7 +2,7 @@
 
 A small CNN trained by the project on the training split of a CelebA folder to recognise the 37
 attributes that captions mention (``t2f.captions.ATTRIBUTES`` minus ``EXCLUDED``). It sees faces as
-the generator draws them: the face crop at 128 px (``train.data.load_faces``), average-pooled to 64 px
+the generator draws them: the face crop at 128 px (``train.data.celeba.load_faces``), average-pooled to 64 px
 (the same pooling as ``t2f.model.downsample_pyramid``), values in [-1, 1].
 
 Multi-label, with each attribute's positives weighted by its negative/positive ratio, so that 0.5 is a
@@ -15,11 +15,9 @@ no pickles. ``python -m train classifier --data DIR [--out FILE]``.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,16 +25,17 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from t2f.captions import ATTRIBUTES, EXCLUDED
-from t2f.hub import DEFAULT_WEIGHTS_DIR
-from train.data import HELD_OUT, Record, load_faces, scan_celeba
-from train.metrics import as_float
+from t2f.files import CLASSIFIER_NAME, DEFAULT_WEIGHTS_DIR, read_json_object, read_state_dict
+from train.data.celeba import Record, load_faces
+from train.eval.metrics import as_float
 
 CLASSIFIER_ATTRIBUTES: tuple[str, ...] = tuple(a for a in ATTRIBUTES if a not in EXCLUDED)
 FORMAT = "t2f-attribute-classifier-1"
-DEFAULT_PATH = DEFAULT_WEIGHTS_DIR / "attribute-classifier.safetensors"  # shipped beside the generator
+DEFAULT_PATH = DEFAULT_WEIGHTS_DIR / CLASSIFIER_NAME  # shipped beside the generator
 LOAD_RESOLUTION = 128  # faces are loaded as the generator's training data, then pooled
 
 
@@ -112,12 +111,12 @@ def attribute_labels(records: list[Record], attributes: tuple[str, ...] = CLASSI
     return torch.tensor([[r.attributes[c] for c in columns] for r in records], dtype=torch.float32)
 
 
-def load_labelled_faces(root: Path, records: list[Record], resolution: int = LOAD_RESOLUTION) -> tuple[Tensor, list[Record]]:
+def load_labelled_faces(records: list[Record], resolution: int = LOAD_RESOLUTION) -> tuple[Tensor, list[Record]]:
     """uint8 faces (N, 3, R, R) for the readable records, and those records."""
-    faces, _ = load_faces(root, records, resolution)
+    faces, _ = load_faces(records, resolution)
     kept = [(r, f) for r, f in zip(records, faces) if f is not None]
     if not kept:
-        raise ValueError(f"{root}: none of the {len(records)} images could be read")
+        raise ValueError(f"none of the {len(records)} images could be read (the first: {records[0].path if records else '-'})")
     images = torch.stack([torch.from_numpy(np.array(f)) for _, f in kept]).permute(0, 3, 1, 2)
     return images.contiguous(), [r for r, _ in kept]
 
@@ -208,13 +207,8 @@ def mean_of(per_attribute: dict[str, dict[str, float]], key: str) -> float:
     return sum(v[key] for v in per_attribute.values()) / len(per_attribute)
 
 
-# --- files ----------------------------------------------------------------------------------------
-
-
 def save_classifier(model: AttributeClassifier, path: str | Path, info: dict) -> Path:
     """Write ``path`` (.safetensors) and its ``.json`` (config + ``info``); returns the weights path."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     if path.suffix != ".safetensors":
         raise ValueError(f"the classifier file must end in .safetensors, got {path}")
@@ -228,8 +222,6 @@ def save_classifier(model: AttributeClassifier, path: str | Path, info: dict) ->
 
 def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> tuple[AttributeClassifier, dict]:
     """Read a classifier written by :func:`save_classifier`: (model in eval mode, its JSON)."""
-    from t2f.hub import read_state_dict
-
     path = Path(path)
     meta_file = path.with_suffix(".json")
     if not path.is_file() or not meta_file.is_file():
@@ -237,21 +229,18 @@ def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> tup
             f"attribute classifier {path} (and {meta_file.name} beside it) not found: "
             "train it with `python -m train classifier --data DIR`"
         )
+    meta = read_json_object(meta_file)
     try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
             raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT!r}")
         model = AttributeClassifier(ClassifierConfig(**meta["config"]))
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ValueError(f"{meta_file} is not an attribute classifier config: {e}") from None
     try:
         model.load_state_dict(read_state_dict(path))
     except RuntimeError as e:
         raise ValueError(f"{path} does not match {meta_file.name}: {e}") from None
     return model.to(device).eval(), meta
-
-
-# --- command line ---------------------------------------------------------------------------------
 
 
 def accuracy_table(per_attribute: dict[str, dict[str, float]]) -> str:
@@ -262,50 +251,3 @@ def accuracy_table(per_attribute: dict[str, dict[str, float]]) -> str:
         rows.append(f"| {name} | " + " | ".join(f"{v[k]:.3f}" for k in keys) + " |")
     rows.append("| **mean** | " + " | ".join(f"**{mean_of(per_attribute, k):.3f}**" for k in keys) + " |")
     return "\n".join(rows)
-
-
-def run_classifier(args: argparse.Namespace) -> int:
-    start = time.perf_counter()
-    index = scan_celeba(args.data)
-    train_records, test_records = index.split("train"), index.split(HELD_OUT)
-    if not train_records or not test_records:
-        raise ValueError(f"{args.data} needs images in both the training and the held-out split")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    train_images, train_records = load_labelled_faces(index.root, train_records)
-    test_images, test_records = load_labelled_faces(index.root, test_records)
-    print(f"{len(train_images)} training and {len(test_images)} held-out faces loaded ({time.perf_counter() - start:.0f} s)")
-    model = train_classifier(
-        train_images, attribute_labels(train_records), epochs=args.epochs, batch_size=args.batch_size,
-        seed=args.seed, device=device, log=print,
-    )  # fmt: skip
-    accuracy = attribute_accuracy(model, test_images, attribute_labels(test_records))
-    seconds = time.perf_counter() - start
-    info = {
-        "data": str(Path(args.data).resolve()),
-        "train_images": len(train_images),
-        "held_out_images": len(test_images),
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "seed": args.seed,
-        "device": str(device),
-        "seconds": round(seconds, 1),
-        "torch": torch.__version__,
-        "held_out_mean": {k: mean_of(accuracy, k) for k in ("accuracy", "balanced_accuracy", "majority_baseline")},
-        "held_out_accuracy": accuracy,
-    }
-    path = save_classifier(model, args.out, info)
-    print(accuracy_table(accuracy))
-    print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB) and {path.with_suffix('.json').name} in {seconds:.0f} s")
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("classifier", help="train the attribute classifier used by evaluate (text adherence)")
-    p.add_argument("--data", required=True, type=Path, help="CelebA-layout folder (its training split is used)")
-    p.add_argument("--out", type=Path, default=DEFAULT_PATH, help=f"weights file, .safetensors (default {DEFAULT_PATH})")
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", help="e.g. cuda, cpu (default: cuda when present)")
-    p.set_defaults(func=run_classifier)
-

@@ -11,7 +11,6 @@ checkpoint, a fresh ``export/``; a failed upload leaves the run as it was and sa
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import shlex
 from pathlib import Path
@@ -20,10 +19,10 @@ from huggingface_hub import CommitOperationAdd, HfApi, constants, get_token
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
-from t2f.hub import OPTIONAL_FILES, load_generator, read_json_object
-from t2f.model import CONFIG_NAME, WEIGHTS_NAME
-from train.export import EVALUATION_NAME, RECORD_NAME, export_run
-from train.model_card import CARD_NAME, linked_images, render_model_card
+from t2f.files import CARD_NAME, CONFIG_NAME, EVALUATION_NAME, OPTIONAL_FILES, RECORD_NAME, WEIGHTS_NAME, read_json_object
+from t2f.model import Generator
+from train.publish.export import export_run
+from train.publish.model_card import linked_images, render_model_card
 
 EXPORT_DIR = "export"
 LOGIN_HINT = (
@@ -53,7 +52,7 @@ def push_run(
         raise FileNotFoundError(f"run folder {run} does not exist")
 
     folder = _fresh_export(run)
-    load_generator(folder)  # never publish weights that do not load
+    Generator.from_folder(folder)  # never publish weights that do not load
     record = read_json_object(folder / RECORD_NAME)
     # The newest evaluation, whether it was written into the run or beside the exported weights.
     found = [f for f in (folder / EVALUATION_NAME, run / EVALUATION_NAME) if f.is_file()]
@@ -177,22 +176,3 @@ def _network_errors() -> tuple[type[Exception], ...]:
 def _scrub(text: str, token: str) -> str:
     """``text`` with the token blanked out, should a server or library ever echo it."""
     return text.replace(token, "<token>") if token else text
-
-
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "push",
-        help="upload a run's export (weights, config, model card, sample grid, record) to a Hugging Face Hub repo",
-        description="Token: HF_TOKEN or the stored login (hf auth login). Creates the repo when missing.",
-    )
-    p.add_argument("--run", required=True, type=Path, help="run folder made by fit (or an exported weights folder)")
-    p.add_argument("--repo", required=True, metavar="USER/NAME", help="Hub model repo to push to")
-    p.add_argument("--private", action="store_true", help="create the repo private (no effect on an existing repo)")
-    p.add_argument("--revision", help="branch to commit to (default main; created when missing)")
-    p.set_defaults(func=_run_push)
-
-
-def _run_push(args: argparse.Namespace) -> int:
-    url = push_run(args.run, args.repo, private=args.private, revision=args.revision)
-    print(f"pushed to {url}")
-    return 0

@@ -21,17 +21,16 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import Tensor
 
-from t2f.hub import load_generator, read_state_dict
+from t2f.files import STATE_NAME, atomic_path, read_state_dict
 from t2f.model import Discriminator, Generator
-from train.config import TrainConfig
+from train.fit.config import TrainConfig
 
-STATE_NAME = "training_state.safetensors"
 STATE_FORMAT = "t2f-training-state-1"
 MAX_BYTES = 30 * 2**20
 
 
 def save_training_state(state: dict, folder: str | Path) -> Path:
-    """Write a checkpoint's ``state`` (see ``train.loop``) compactly as ``folder/training_state.safetensors``."""
+    """Write a checkpoint's ``state`` (see ``train.fit.loop``) compactly as ``folder/training_state.safetensors``."""
     cfg = TrainConfig.from_dict(state["config"])
     models = state["models"]
     tensors: dict[str, Tensor] = {}
@@ -50,16 +49,12 @@ def save_training_state(state: dict, folder: str | Path) -> Path:
         "counters": json.dumps({k: state[k] for k in ("step", "nimg", "train_seconds")} | {"adam_steps": adam_steps}),
         "sessions": json.dumps(state.get("sessions", [])),
     }
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / STATE_NAME
-    tmp = folder / f".{STATE_NAME}.tmp"
-    save_file(tensors, str(tmp), metadata=meta)
-    size = tmp.stat().st_size
-    if size > MAX_BYTES:
-        tmp.unlink()
-        raise ValueError(f"the training state would be {size / 2**20:.1f} MiB, over the {MAX_BYTES / 2**20:.0f} MiB kept in git")
-    tmp.replace(path)
+    path = Path(folder) / STATE_NAME
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+        size = tmp.stat().st_size
+        if size > MAX_BYTES:  # raised inside: the old state stays as it was
+            raise ValueError(f"the training state would be {size / 2**20:.1f} MiB, over the {MAX_BYTES / 2**20:.0f} MiB kept in git")
     return path
 
 
@@ -72,7 +67,7 @@ def load_training_state(folder: str | Path, device: torch.device | str = "cpu") 
     cfg = _config(meta, path)
     tensors = {k: v.to(device) for k, v in read_state_dict(path).items()}
     counters = json.loads(meta["counters"])
-    ema = load_generator(folder).state_dict()
+    ema = Generator.from_folder(folder).state_dict()
     models: dict = {"G_ema": {k: v.float().to(device) for k, v in ema.items()}}
     with torch.device("meta"):  # the networks' own order of names: Adam's state is indexed by it
         order = {"G": list(Generator(cfg.model).state_dict()), "D": list(Discriminator(cfg.model).state_dict())}
@@ -104,9 +99,8 @@ def update_state_sessions(folder: str | Path, sessions: list[dict]) -> Path:
     path = Path(folder) / STATE_NAME
     meta = _metadata(path)
     tensors = read_state_dict(path)
-    tmp = path.with_name(f".{STATE_NAME}.tmp")
-    save_file(tensors, str(tmp), metadata={**meta, "sessions": json.dumps(sessions)})
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={**meta, "sessions": json.dumps(sessions)})
     return path
 
 

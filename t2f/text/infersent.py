@@ -35,7 +35,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
-from t2f.text import TextEncoder
+from t2f.files import atomic_path, default_device
+from t2f.text.base import TextEncoder
 
 log = logging.getLogger(__name__)
 
@@ -280,10 +281,8 @@ class WordVectors:
         self._hashes, self._offsets, self._dim = index_word_vectors(self.path)
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
-            partial = file.with_name(f"{file.name}.{os.getpid()}.partial")
-            with open(partial, "wb") as f:
+            with atomic_path(file) as partial, open(partial, "wb") as f:  # readers see the whole index or none
                 np.savez(f, hashes=self._hashes, offsets=self._offsets, dim=np.int64(self._dim))
-            os.replace(partial, file)  # readers see the whole index or none
         except OSError as e:
             warnings.warn(f"cannot cache the word-vector index in {file.parent} ({e}); it is rebuilt next time", stacklevel=3)
 
@@ -384,7 +383,7 @@ class InferSentEncoder(TextEncoder):
         self.version = int(version) if version is not None else _guess_version(self.model_path)
         self.word_vectors = WordVectors(_find_file("vectors", word_vectors, VECTORS_ENV, self.version), cache_dir)
         self._check_vector_kind()
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = torch.device(device) if device else default_device()
         self.bos, self.eos = MARKERS[self.version]
         self._network: BiLSTMMax | None = None
         self._lock = threading.Lock()  # the app encodes from several worker threads

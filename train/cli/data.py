@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from t2f.text import ENCODERS, MINILM_NAME, TextEncoder, get_text_encoder
-from train.config import SAMPLE_PROMPTS, TrainConfig
-from train.data import prepare_pack, read_pack_meta
+from train.data.pack import prepare_pack, read_pack_meta
+from train.fit.config import SAMPLE_PROMPTS, TrainConfig
 
 DEFAULT_CACHE = Path("cache")
 
@@ -17,7 +17,9 @@ DEFAULT_CACHE = Path("cache")
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     """--data/--pack, --cache and the text-encoder options (shared by prepare and fit)."""
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", type=Path, help="CelebA-layout folder (img_align_celeba/, list_attr_celeba.txt)")
+    source.add_argument(
+        "--data", type=Path, nargs="+", help="CelebA-layout folder(s) (img_align_celeba/, list_attr_celeba.txt); several make one data set"
+    )
     source.add_argument("--pack", type=Path, help="a pack made by `python -m train prepare` (no data folder needed)")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where packs are cached (default: %(default)s)")
     p.add_argument("--text-encoder", choices=sorted(ENCODERS), help=f"sentence encoder (default: {MINILM_NAME})")
@@ -64,7 +66,7 @@ def pack_for_training(cfg: TrainConfig, args: argparse.Namespace) -> tuple[Train
     return with_encoder(cfg, encoder.name, encoder.dim, encoder.options()), path
 
 
-def add_parser(subparsers) -> None:
+def add_prepare_parser(subparsers) -> None:
     p = subparsers.add_parser("prepare", help="crop, caption and embed a CelebA folder into a cached training pack")
     add_data_arguments(p)
     p.add_argument("--config", type=Path, help="training config (for resolution and captions per image)")

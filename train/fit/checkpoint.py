@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import torch
+
+from t2f.files import atomic_path
 
 PATTERN = re.compile(r"^ckpt-(\d{9})\.pt$")
 
@@ -28,11 +29,8 @@ def save_checkpoint(run: Path, state: dict, step: int, keep: int) -> Path:
     folder = checkpoint_dir(run)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"ckpt-{step:09d}.pt"
-    tmp = folder / f".{path.name}.tmp"
-    torch.save(state, tmp)
-    with open(tmp, "rb") as f:  # the rename must not land before the bytes do
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
     for old in list_checkpoints(run)[:-keep]:
         old.unlink()
     return path

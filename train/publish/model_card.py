@@ -14,9 +14,11 @@ from pathlib import Path
 from huggingface_hub import ModelCard, ModelCardData
 
 from t2f.captions import ATTRIBUTE_PHRASES, EXCLUDED
+from t2f.files import CARD_NAME, CURVE_NAME, GRID_NAME
 from t2f.model import ModelConfig
+from train.eval.report import summary_label
+from train.publish.curve import curve_markdown, curve_points
 
-CARD_NAME = "README.md"
 LIBRARY_NAME = "t2f-msggan"
 CELEBA_URL = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
 REQUIRED_KEYS = (
@@ -100,9 +102,6 @@ def render_model_card(
 def linked_images(folder: Path) -> tuple[str | None, str | None]:
     """The names of the sample grid and the learning curve beside a card in ``folder``, None where absent:
     what the card links and what a push uploads with it."""
-    from train.curve import CURVE_NAME
-    from train.export import GRID_NAME
-
     grid, curve = (name if (Path(folder) / name).is_file() else None for name in (GRID_NAME, CURVE_NAME))
     return grid, curve
 
@@ -169,14 +168,13 @@ def _evaluation_section(evaluation: dict | None) -> str:
     metrics = {k: v for k, v in headline.items() if isinstance(v, (numbers.Number, str)) and not isinstance(v, bool)}
     if not metrics:
         return "## Evaluation\n\nThe evaluation holds no headline numbers; see `evaluation.json`."
-    table = "| Metric | Value |\n|---|---|\n" + "\n".join(f"| {_cell(k)} | {_cell(_fmt(v))} |" for k, v in metrics.items())
-    return f"## Evaluation\n\nOn the held-out CelebA images (details in `evaluation.json`):\n\n{table}"
+    table = "| Metric | Value |\n|---|---|\n" + "\n".join(f"| {_cell(summary_label(k))} | {_cell(_fmt(v))} |" for k, v in metrics.items())
+    split = f", split {evaluation['split']}" if evaluation.get("split") else ""
+    return f"## Evaluation\n\nOn the held-out CelebA images{split}; details in `evaluation.json`:\n\n{table}"
 
 
 def _sessions_section(record: dict, curve_file: str | None) -> list[str]:
     """Weights trained a session at a time: the evaluation after each session (none for a single run)."""
-    from train.curve import curve_markdown, curve_points
-
     sessions = record.get("sessions", [])
     points = curve_points(sessions)
     if len(sessions) < 2 or not points:

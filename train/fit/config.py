@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from t2f.files import read_json_object
 from t2f.model import ModelConfig
 
 # Fixed descriptions for the progress grids (paper Figure 2): they cover the attributes the demo
@@ -113,12 +114,9 @@ class TrainConfig:
     def from_file(cls, path: str | Path) -> TrainConfig:
         """Read a JSON config file (the same shape as a run's config.json)."""
         path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise FileNotFoundError(f"config file {path} does not exist") from None
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not valid JSON: {e}") from None
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {path} does not exist")
+        data = read_json_object(path)
         try:
             return cls.from_dict(data)
         except (TypeError, ValueError) as e:

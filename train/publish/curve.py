@@ -1,4 +1,4 @@
-"""``python -m train curve``: the learning curve of weights trained a session at a time.
+"""The learning curve of weights trained a session at a time.
 
 Every session that continues the shipped weights adds a row to ``training_record.json`` and, once
 ``train evaluate`` has run on its weights, that row carries the evaluation's headline numbers. This
@@ -9,20 +9,18 @@ and the verdict of the stopping rule: training goes on while a whole session sti
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-CURVE_NAME = "learning_curve.png"
+from t2f.files import CURVE_NAME
+from train.publish.readme import update_readme_block
+
 MIN_GAIN = 0.05
 MAX_SESSIONS = 5
-FID128, FID128_FLOOR = "FID 128px", "FID 128px, real vs real (floor)"
-FID64, FID64_FLOOR = "FID 64px", "FID 64px, real vs real (floor)"
-ADHERENCE = "Text adherence, normalized (floor 0, ceiling 1)"
-PRECISION = "Text precision, normalized (floor 0, ceiling 1)"
-DIVERSITY = "Diversity, same description (generated / real)"
+# The evaluation summary's keys the curve reads (train.eval.report.summarize).
+FID128, FID128_FLOOR, FID64, FID64_FLOOR = "fid_128", "fid_128_floor", "fid_64", "fid_64_floor"
+ADHERENCE, PRECISION, DIVERSITY = "adherence_normalized", "precision_normalized", "diversity_ratio"
 
 
 @dataclass(frozen=True)
@@ -134,30 +132,9 @@ def plot_curve(points: list[CurvePoint], path: Path) -> Path:
 def refresh_curve(folder: Path, sessions: list[dict], readme: Path | None = None) -> str:
     """Draw ``folder/learning_curve.png`` from the evaluated ``sessions`` and, with ``readme``, rewrite
     its curve block (linking the plot relative to it); returns the markdown linking the plot by name."""
-    from train.evaluate import update_readme_block
-
     points = curve_points(sessions)
     image = plot_curve(points, folder / CURVE_NAME)
     if readme is not None:
         link = os.path.relpath(image.resolve(), readme.resolve().parent)
         update_readme_block(readme, "curve", curve_markdown(points, len(sessions), link))
     return curve_markdown(points, len(sessions), image.name)
-
-
-def run_curve(args: argparse.Namespace) -> int:
-    from train.export import RECORD_NAME
-
-    record_file = args.weights / RECORD_NAME
-    if not record_file.is_file():
-        raise FileNotFoundError(f"{record_file} does not exist: export a run into {args.weights} first")
-    sessions = json.loads(record_file.read_text(encoding="utf-8")).get("sessions", [])
-    print(refresh_curve(args.weights, sessions, args.readme))
-    print(f"wrote {args.weights / CURVE_NAME}" + (f" and the curve block of {args.readme}" if args.readme else ""))
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("curve", help="learning curve of session-by-session training (plot, table, stopping rule)")
-    p.add_argument("--weights", type=Path, default=Path("weights"), help="weights folder with training_record.json (default: weights)")
-    p.add_argument("--readme", type=Path, help="also write the table into this README's curve block")
-    p.set_defaults(func=run_curve)

@@ -1,0 +1,131 @@
+"""``python -m train evaluate`` and ``python -m train classifier``: measure a model; train the judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from t2f.files import DEFAULT_WEIGHTS_DIR, EVALUATION_NAME, default_device, write_json
+from t2f.pipeline import TextToFace
+from train.data.celeba import HELD_OUT, scan_celeba
+from train.eval.classifier import (
+    DEFAULT_PATH as DEFAULT_CLASSIFIER,
+    accuracy_table,
+    attribute_accuracy,
+    attribute_labels,
+    load_classifier,
+    load_labelled_faces,
+    mean_of,
+    save_classifier,
+    train_classifier,
+)
+from train.eval.evaluate import DEFAULT_N, evaluate
+from train.eval.metrics import InceptionFeatures
+from train.eval.report import results_markdown, summarize
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    device = torch.device(args.device) if args.device else default_device()
+    # The cheap checks first: a missing classifier or optional package fails before any work.
+    classifier, classifier_meta = load_classifier(args.classifier, device)
+    features = InceptionFeatures(device)
+    local = Path(args.weights) if args.weights else DEFAULT_WEIGHTS_DIR
+    out = args.out or (local / EVALUATION_NAME if local.is_dir() else None)
+    if out is None:
+        raise ValueError("--out is needed when --weights is a Hub repo id")
+    pipe = TextToFace.from_pretrained(args.weights, device=device)
+
+    pipe.encode(["warm-up"])  # loads the text encoder: counted in setup, not in generation
+
+    def generate(texts: list[str], seeds: list[int]) -> list[Tensor]:
+        return pipe.generate(pipe.noise(seeds), pipe.encode(texts))
+
+    setup = time.perf_counter() - start
+    report = evaluate(
+        generate, args.data, classifier, features, resolution=pipe.config.resolution, n=args.n, seed=args.seed,
+        batch_size=args.batch_size, classifier_accuracy=classifier_meta.get("held_out_accuracy"), log=print,
+    )  # fmt: skip
+    report["weights"] = str(args.weights or DEFAULT_WEIGHTS_DIR)
+    on_gpu = device.type == "cuda"
+    report["device"] = torch.cuda.get_device_name(device) if on_gpu else f"CPU (torch threads: {torch.get_num_threads()})"
+    report["seconds"] = {"setup": round(setup, 1), **report["seconds"], "total": round(time.perf_counter() - start, 1)}
+    report["classifier"].update(
+        file=str(args.classifier),
+        trained_on=classifier_meta.get("data"),
+        held_out_mean=classifier_meta.get("held_out_mean"),
+        held_out_accuracy=classifier_meta.get("held_out_accuracy"),
+    )
+    report["summary"] = summarize(report)
+    markdown = results_markdown(report)
+    write_json(out, report)
+    out.with_suffix(".md").write_text(markdown + "\n", encoding="utf-8")
+    print(markdown)
+    print(f"wrote {out} and {out.with_suffix('.md')}")
+    if out.name == EVALUATION_NAME:
+        print(f"to show it in the weights folder's record, card and README: python -m train record-evaluation --weights {out.parent} --readme README.md")
+    return 0
+
+
+def add_evaluate_parser(subparsers) -> None:
+    p = subparsers.add_parser("evaluate", help="FID/KID, text adherence, diversity and speed of a model on held-out data")
+    p.add_argument("--weights", help="weights folder or Hub repo id (default: the bundled weights/)")
+    p.add_argument("--data", required=True, type=Path, nargs="+", help="CelebA-layout folder(s) (their held-out split, CelebA's test partition, is used)")
+    p.add_argument("--n", type=int, default=DEFAULT_N, help=f"held-out images to compare with (default {DEFAULT_N})")
+    p.add_argument("--seed", type=int, default=0, help="captions, noise and image sample (default 0)")
+    p.add_argument("--out", type=Path, help="report JSON (default: evaluation.json in a local weights folder)")
+    p.add_argument("--classifier", type=Path, default=DEFAULT_CLASSIFIER, help=f"attribute classifier (default {DEFAULT_CLASSIFIER})")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", help="e.g. cuda, cpu (default: cuda when present)")
+    p.set_defaults(func=run_evaluate)
+
+
+def run_classifier(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    index = scan_celeba(args.data)
+    train_records, test_records = index.split("train"), index.split(HELD_OUT)
+    if not train_records or not test_records:
+        raise ValueError(f"{index.name} needs images in both the training and the held-out split")
+    device = torch.device(args.device) if args.device else default_device()
+    train_images, train_records = load_labelled_faces(train_records)
+    test_images, test_records = load_labelled_faces(test_records)
+    print(f"{len(train_images)} training and {len(test_images)} held-out faces loaded ({time.perf_counter() - start:.0f} s)")
+    model = train_classifier(
+        train_images, attribute_labels(train_records), epochs=args.epochs, batch_size=args.batch_size,
+        seed=args.seed, device=device, log=print,
+    )  # fmt: skip
+    accuracy = attribute_accuracy(model, test_images, attribute_labels(test_records))
+    seconds = time.perf_counter() - start
+    info = {
+        "data": " ".join(str(Path(d).resolve()) for d in args.data),
+        "train_images": len(train_images),
+        "held_out_images": len(test_images),
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "device": str(device),
+        "seconds": round(seconds, 1),
+        "torch": torch.__version__,
+        "held_out_mean": {k: mean_of(accuracy, k) for k in ("accuracy", "balanced_accuracy", "majority_baseline")},
+        "held_out_accuracy": accuracy,
+    }
+    path = save_classifier(model, args.out, info)
+    print(accuracy_table(accuracy))
+    print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB) and {path.with_suffix('.json').name} in {seconds:.0f} s")
+    return 0
+
+
+def add_classifier_parser(subparsers) -> None:
+    p = subparsers.add_parser("classifier", help="train the attribute classifier used by evaluate (text adherence)")
+    p.add_argument("--data", required=True, type=Path, nargs="+", help="CelebA-layout folder(s) (the training split trains it, the held-out split measures it)")
+    p.add_argument("--out", type=Path, default=DEFAULT_CLASSIFIER, help=f"weights file, .safetensors (default {DEFAULT_CLASSIFIER})")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", help="e.g. cuda, cpu (default: cuda when present)")
+    p.set_defaults(func=run_classifier)

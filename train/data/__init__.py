@@ -1,0 +1,1 @@
+"""CelebA folders -> face crops, captions and text embeddings, packed in one file for training."""
