@@ -72,7 +72,7 @@ ABOUT = """
 
 **What it was trained on.** The first 10,000 aligned photos of CelebA (celebrities; more than half of
 them only 89×109 pixels), cropped to the face at 128×128, each with descriptions written from CelebA's
-40 yes/no attributes. How long it trained (GPU-minutes) is in the model card (README).
+40 yes/no attributes. How long it trained, and on which machine, is in the model card (README).
 
 **Limits and biases.** The model only knows what those attributes describe: hair colour and style,
 beards, glasses, hats, makeup, smiling, "young" or not, "male" or not. Everything else in a description

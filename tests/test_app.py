@@ -3,6 +3,7 @@
 The app launches once for the file (tiny random weights: these tests check the wiring, not the faces).
 """
 
+import json
 import re
 import socket
 import sys
@@ -17,6 +18,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app
+from conftest import REPO
 from t2f import TextToFace
 from t2f.attributes import EDIT_NAMES
 from t2f.text import MAX_TEXT_CHARS, check_text
@@ -310,3 +312,9 @@ def test_without_bundled_weights_the_fix_is_said_once(monkeypatch, tmp_path):
 def test_a_missing_weights_folder_or_repo_is_explained():
     problem = app.load_pipeline("no/such/folder/here")
     assert isinstance(problem, str) and "does not exist" in problem and "T2F_WEIGHTS" in problem
+
+
+def test_about_does_not_claim_gpu_time_for_cpu_trained_weights():
+    record = json.loads((REPO / "weights" / "training_record.json").read_text())
+    assert record["gpu_minutes"] == 0 and "CPU" in record["device"]
+    assert "GPU" not in app.ABOUT

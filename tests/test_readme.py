@@ -19,6 +19,8 @@ def test_ci_runs_the_readme_test_command():
     assert start_app.endswith("python app.py") and "requirements.txt" in start_app
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert run_tests in ci
+    # A fresh Debian machine's package lists are empty: the install must refresh them first.
+    assert 0 <= run_tests.find("apt-get update") < run_tests.find("apt-get install")
 
 
 def test_space_front_matter():
