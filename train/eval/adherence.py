@@ -8,6 +8,9 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor
 
+from t2f.captions import ATTRIBUTES
+from train.data.pack import claim_tensor
+
 # Below this held-out balanced accuracy (0.5 = chance) the classifier's calls on an attribute are too
 # unreliable to judge a face by: on celeba-10k that leaves out Straight_Hair, Big_Lips, Narrow_Eyes, Pointy_Nose.
 MIN_BALANCED_ACCURACY = 0.65
@@ -23,14 +26,8 @@ def claim_label(attribute: str, value: int) -> str:
 def claim_matrix(claims: Sequence[Mapping[str, int]], attributes: Sequence[str]) -> tuple[Tensor, Tensor]:
     """The claims of many descriptions ({attribute: 0 or 1} each, e.g. ``t2f.captions.describe(...).claims``)
     as (values, mask), both (N, A) over ``attributes`` (the classifier's; claims of others are dropped)."""
-    values = torch.zeros(len(claims), len(attributes))
-    mask = torch.zeros(len(claims), len(attributes), dtype=torch.bool)
-    column = {name: i for i, name in enumerate(attributes)}
-    for row, stated in enumerate(claims):
-        for name, value in stated.items():
-            if name in column:
-                values[row, column[name]], mask[row, column[name]] = value, True
-    return values, mask
+    stated = claim_tensor(claims)[:, [ATTRIBUTES.index(name) for name in attributes]]
+    return stated.clamp(min=0).float(), stated >= 0
 
 
 def adherence(probs: Tensor, values: Tensor, mask: Tensor, attributes: Sequence[str]) -> dict:

@@ -120,7 +120,7 @@ class Trainer:
         if self.d.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_json(self.run_dir / CONFIG_NAME, cfg.to_dict())
-        self.writer = _tensorboard(self.run_dir) if self.d.main else None
+        self.writer = SummaryWriter(str(self.run_dir / "tensorboard")) if self.d.main else None
         self.prompts = self.pack.meta.get("prompts", [])
         self.sample_text = self.pack.sample_embeddings.float().to(self.d.device)
         noise = torch.Generator().manual_seed(cfg.sample_seed)
@@ -387,6 +387,3 @@ class _Throughput:
 def _progress(d: Dist, step: int, total: int):
     return tqdm(total=total, initial=step, disable=not d.main, unit="step", dynamic_ncols=True, mininterval=1 if sys.stderr.isatty() else 30)
 
-
-def _tensorboard(run: Path):
-    return SummaryWriter(str(run / "tensorboard"))
