@@ -12,8 +12,16 @@ weights and starts nothing; :func:`main` does.
 
 from __future__ import annotations
 
+try:  # Hugging Face ZeroGPU: imported first, before CUDA starts; absent locally and on other hardware
+    import spaces
+except ImportError:
+    spaces = None
+
 import contextlib
 import functools
+import inspect
+import json
+import logging
 import os
 import secrets
 import sys
@@ -26,12 +34,15 @@ from typing import NamedTuple
 import gradio as gr
 import torch
 from PIL import Image
+from starlette.middleware import Middleware
 
 from t2f import ModelConfig, TextToFace
-from t2f.attributes import EDIT_NAMES, TWO_SIDED
+from t2f.attributes import EDIT_NAMES, TWO_SIDED, claim_key
 from t2f.files import DEFAULT_WEIGHTS_DIR
 from t2f.pipeline import check_seed
-from t2f.text import check_text
+from t2f.text import MAX_TEXT_CHARS, check_text
+
+log = logging.getLogger("t2f.app")
 
 DEFAULT_VARIATIONS = 8
 MAX_VARIATIONS = 16
@@ -39,13 +50,16 @@ DEFAULT_GIF_STEPS = 24
 MAX_GIF_STEPS = 60
 GIF_FPS = 12
 GIF_MAX_AGE_S = 3600  # the app's copies of served GIFs; Gradio keeps its own cached copy
-# Random seeds stay below 2**53, the largest integer a browser's number box holds exactly, so the seed
-# shown is the seed used. Typed seeds may go up to 2**63 - 1 (exact through the API).
+# Seeds in the page stay within 2**53, the largest integer a browser's number box holds exactly, so the seed
+# shown is the seed used; the API takes seeds up to 2**63 - 1 exactly.
 BROWSER_SAFE_SEEDS = 2**53
 EDIT_STEP = 0.05  # slider resolution of edit strengths
 EDIT_LABELS = {"age": "age (- younger, + older)", "male": "male (- female, + male)"}
 CONCURRENCY = 2  # requests served at once; more only splits the CPU's cores between them
+# The handlers that run the model: on ZeroGPU each call borrows the GPU through spaces.GPU.
+GPU_HANDLERS = ("generate", "variations", "seed_frame", "seed_gif", "text_frame", "text_gif", "attributes", "edit")
 QUEUE_SIZE = 64  # requests waiting beyond this are turned away instead of piling up
+MAX_REQUEST_BYTES = 1_000_000  # a request body; the longest description (MAX_TEXT_CHARS) fits many times over
 
 EXAMPLES = [
     "a smiling young woman with wavy blond hair",
@@ -62,6 +76,8 @@ CSS = """
 #t2f-banner { border: 2px solid #d97706; border-radius: 8px; padding: 0 12px; background: #fffbeb; color: #78350f; }
 /* Gradio gives a gallery without a fixed height a min-height of 320-450 px: the variations fit their rows. */
 #t2f-variations .fixed-height { min-height: 0; }
+/* A lone variation would otherwise fill the gallery's whole width (a 128 px face at ~1200 px). */
+#t2f-variations button.thumbnail-item { max-width: 192px; max-height: 192px; }
 """
 
 ABOUT = """
@@ -106,6 +122,13 @@ def load_pipeline(weights: str | None = None) -> TextToFace | str:
 # --- input checks -------------------------------------------------------------------------------
 
 
+def refusal(message: str) -> gr.Error:
+    """The error a user's bad input gets: shown in the page (or to the API caller) and logged as one line,
+    with no traceback (tracebacks are for errors of ours)."""
+    log.info("refused: %s", message)
+    return gr.Error(message, print_exception=False)
+
+
 def _user_errors(handler: Callable) -> Callable:
     """Show the pipeline's ValueErrors (bad seed, description, truncation, ...) in the page instead of a bare
     'Error'. The handlers' own gr.Errors pass as they are: gr.Error is a ValueError too, and its str() quotes it."""
@@ -117,14 +140,22 @@ def _user_errors(handler: Callable) -> Callable:
         except gr.Error:
             raise
         except ValueError as e:
-            raise gr.Error(str(e)) from None
+            raise refusal(str(e)) from None
 
     return wrapper
 
 
 def _seed(value: object) -> int:
-    """A seed from a number box: whole numbers only (42.0 is 42, 4.2 is an error), in [0, 2**63 - 1]."""
+    """A seed from a number box: whole numbers only (42.0 is 42, 4.2 is an error), in [0, 2**63 - 1].
+
+    A browser sends numbers as floats, exact only up to 2**53: a bigger float seed is an error that says so
+    (the API and the CLI take every seed exactly, as integers)."""
     if isinstance(value, float) and value.is_integer():
+        if value > BROWSER_SAFE_SEEDS:
+            raise refusal(
+                f"a browser holds seeds exactly only up to 2**53 ({BROWSER_SAFE_SEEDS}), got about {value:.6g}: "
+                "type a smaller seed, or use the API or the CLI, which take seeds up to 2**63 - 1 exactly"
+            )
         value = int(value)
     return check_seed(value)
 
@@ -134,7 +165,7 @@ def _whole(value: object, name: str, low: int, high: int) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise gr.Error(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
+        raise refusal(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
     return value
 
 
@@ -155,13 +186,18 @@ class Handlers:
         self._gif_dir = gif_dir
         # Why the Edit tab and the read-out cannot work (no model, or no attribute file for it), or None.
         self.edit_problem = self.problem or self._pipe.edit_problem
-        if self._pipe:  # loads the text encoder now rather than on the first request
-            self._pipe.encode([EXAMPLES[0]])
+        if self._pipe:  # loads the text encoder now rather than on the first request (no GPU work: ZeroGPU)
+            self._pipe.text_encoder.check_length(EXAMPLES[0])
+        # spaces.GPU lends a GPU per call on ZeroGPU hardware and returns the function unchanged elsewhere.
+        # Bound methods: the handler's state stays in the process, only the request's values travel.
+        if spaces is not None:
+            for name in GPU_HANDLERS:
+                setattr(self, name, spaces.GPU(getattr(self, name)))
 
     @property
     def pipe(self) -> TextToFace:
         if self._pipe is None:
-            raise gr.Error(self.problem)
+            raise refusal(self.problem)
         return self._pipe
 
     def _box(self, label: str, text: object) -> str:
@@ -172,7 +208,7 @@ class Handlers:
             text = check_text(text)
             encoder.check_length(text)
         except ValueError as e:
-            raise gr.Error(f"{label}: {e}") from None
+            raise refusal(f"{label}: {e}") from None
         return text
 
     # Descriptions go to the pipeline as typed: it checks them (t2f.text), and _user_errors shows why not.
@@ -249,37 +285,52 @@ class Handlers:
 
     @_user_errors
     def attributes(self, description: str) -> tuple[list[list], str]:
-        """What the model reads in the description: rows of [as said, read, probability, CelebA attribute] for
-        what it reads as present or absent, and for man/woman and young/older also as not said; and a note."""
+        """What the model reads in the description, and how often it draws that: rows of [as said, read,
+        probability, drawn when asked, CelebA attribute] for what it reads as present or absent, and for
+        man/woman and young/older also as not said; and a note."""
         pipe = self.pipe
         if pipe.attributes is None:
             return [], f"The read-out is not available: {self.edit_problem}."
         readings = pipe.read(description)
         rows = [
-            [r.said, r.status, round(r.probability, 3), r.attribute]
+            [r.said, r.status, round(r.probability, 3), self._drawn(r), r.attribute]
             for r in readings
             if r.status != "not said" or r.attribute in TWO_SIDED
         ]
-        present = [r.said for r in readings if r.status == "present"]
+        said = [f"{r.said}" if r.status == "present" else f"no {r.said}" for r in readings if r.status != "not said"]
         open_ = sorted({r.attribute for r in readings if r.status == "not said" and r.attribute in TWO_SIDED})
-        note = f"Read: **{', '.join(present)}**." if present else "Nothing in this description reads as a CelebA attribute."
-        if open_:
-            note += f" Not said: {' and '.join(' or '.join(TWO_SIDED[a]) for a in open_)}, so the seed decides."
-        probe = pipe.attributes.info.get("probe", {}).get("held_out_mean", {})
-        if "accuracy" in probe:
+        if not said:
+            note = (
+                "**Nothing in this description is something the model knows how to draw**, so the face comes from "
+                "the seed. It knows English descriptions of one face's look: hair colour and style, age, man or "
+                "woman, beards, glasses, hats, makeup, smiling."
+            )
+        else:
+            note = f"Read: **{', '.join(said)}**."
+            if open_:
+                note += f" Not said: {' and '.join(' or '.join(TWO_SIDED[a]) for a in open_)}, so the seed decides."
             note += (
-                " Read by probes trained on the model's training captions "
-                f"(held-out accuracy {probe['accuracy']:.3f}); anything else said is not read."
+                " *Drawn when asked*: of the faces these weights drew for descriptions people wrote that asked "
+                "for it, the share that shows it (the weights' evaluation)."
+                if pipe.drawn
+                else " How often the faces show it was not measured for these weights."
             )
         return rows, note
+
+    def _drawn(self, reading) -> str:
+        """How often the faces show a reading when asked, as "63% of 180 faces", or "" when not measured."""
+        if reading.status == "not said":
+            return ""
+        drawn = self.pipe.drawn.get(claim_key(reading))
+        return f"{drawn.share:.0%} of {drawn.faces} faces" if drawn else "not measured"
 
     @_user_errors
     def edit(self, description: str, seed: float, truncation: float, *strengths: float) -> tuple[Image.Image, ...]:
         """The face at every scale, smallest first, with the attributes moved by the sliders (EDIT_NAMES order)."""
         if self.edit_problem:
-            raise gr.Error(self.edit_problem)
+            raise refusal(self.edit_problem)
         if len(strengths) != len(EDIT_NAMES):
-            raise gr.Error(f"give one strength for each of {', '.join(EDIT_NAMES)}")
+            raise refusal(f"give one strength for each of {', '.join(EDIT_NAMES)}")
         face = self.pipe.edit(description, _seed(seed), dict(zip(EDIT_NAMES, strengths)), truncation=truncation)
         return tuple(face.images[r] for r in self.scales)
 
@@ -311,6 +362,19 @@ SHOWN = dict(interactive=False, buttons=["download", "fullscreen"], elem_classes
 # dragging. GIFs take seconds, so they run one at a time and never hold up more than one worker.
 LIVE = dict(show_progress="hidden", trigger_mode="always_last")
 ONE_GIF_AT_A_TIME = dict(concurrency_limit=1, concurrency_id="gif")
+
+
+def _named(handler: Callable, names: list[str]) -> Callable:
+    """``handler`` taking one positional parameter per name: Gradio names API parameters after the
+    handler's signature, and a ``*values`` parameter would give them numbers (param_3, param_4, ...)."""
+
+    @functools.wraps(handler)
+    def wrapper(*args):
+        return handler(*args)
+
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    wrapper.__signature__ = inspect.Signature([inspect.Parameter(n, kind) for n in names])
+    return wrapper
 
 
 def _face(label: str, **kwargs) -> gr.Image:
@@ -349,15 +413,21 @@ class Face(NamedTuple):
         return [self.description, self.seed, self.truncation]
 
 
-def _generate_tab(handlers: Handlers) -> Face:
-    """Description, seed (typed or random), truncation and the Generate button; the face at every scale."""
+def _generate_tab(demo: gr.Blocks, handlers: Handlers) -> Face:
+    """Description, seed (typed or random), truncation and the Generate button; the face at every scale,
+    drawn when the page opens too."""
     with gr.Row():
         with gr.Column(scale=3):
-            description = gr.Textbox(label="Description", value=EXAMPLES[0], lines=2, placeholder=EXAMPLES[1])
+            # One line grows to six: Enter generates (Shift+Enter would be needed in a multi-line box).
+            description = gr.Textbox(
+                label="Description (Enter to generate)", value=EXAMPLES[0], lines=1, max_lines=6, placeholder=EXAMPLES[1]
+            )
             gr.Examples(EXAMPLES, inputs=[description], label="Examples")
         with gr.Column(scale=2):
             with gr.Row():
-                seed = gr.Number(label="Seed", value=42, scale=3, elem_id="t2f-seed")
+                seed = gr.Number(
+                    label="Seed (0 to 2^53 here; the API takes up to 2^63 - 1)", value=42, scale=3, elem_id="t2f-seed"
+                )
                 dice = gr.Button("Random seed", scale=1, min_width=80)
             truncation = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Truncation (lower: more typical)")
             generate = gr.Button("Generate", variant="primary")
@@ -365,7 +435,9 @@ def _generate_tab(handlers: Handlers) -> Face:
         scales = _every_scale(handlers.scales)
 
     inputs = [description, seed, truncation]
-    generated = gr.on([generate.click, description.submit], handlers.generate, inputs, scales, api_name="generate")
+    generated = gr.on(
+        [generate.click, description.submit, demo.load], handlers.generate, inputs, scales, api_name="generate"
+    )
     dice.click(handlers.random_seed, None, seed, api_name="random_seed").then(
         handlers.generate, inputs, scales, api_visibility="private"
     )
@@ -452,7 +524,7 @@ def _edit_tab(handlers: Handlers, face: Face) -> None:
             "model's reading of the description toward (+) or away from (-) one attribute, same noise."
             + (f"\n\n**Editing is off: {handlers.edit_problem}**" if handlers.edit_problem else "")
         )
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=True, elem_id="t2f-edit-scales"):
             scales = _every_scale(handlers.scales)
         with gr.Row():
             sliders = [
@@ -463,21 +535,33 @@ def _edit_tab(handlers: Handlers, face: Face) -> None:
         reset = gr.Button("Reset", interactive=not handlers.edit_problem)
 
     inputs = [*face.inputs, *sliders]
-    gr.on([s.input for s in sliders], handlers.edit, inputs, scales, api_name="edit", **LIVE)
+    edit = _named(handlers.edit, ["description", "seed", "truncation", *EDIT_NAMES])  # API parameter names
+    gr.on([s.input for s in sliders], edit, inputs, scales, api_name="edit", **LIVE)
     reset.click(lambda: [0.0] * len(sliders), None, sliders, api_visibility="private").then(
         handlers.edit, inputs, scales, api_visibility="private"
     )
-    if not handlers.edit_problem:  # opening the tab draws the face to edit
+    if not handlers.edit_problem:  # opening the tab, or a new face above, draws the face to edit
         tab.select(handlers.edit, inputs, scales, api_visibility="private")
+        face.generated.success(handlers.edit, inputs, scales, api_visibility="private")
+
+
+NOT_DRAWN = "No face was drawn for this description: the error message says why."
 
 
 def _read_tab(handlers: Handlers, face: Face) -> None:
     """Which CelebA attributes the model reads in the description, after each Generate."""
     with gr.Tab("What the model read"):
-        note = gr.Markdown("Generate a face to see which CelebA attributes the model reads in its description.")
-        table = gr.Dataframe(headers=["as said", "read", "probability", "CelebA attribute"])
+        note = gr.Markdown(
+            "Generate a face to see which CelebA attributes the model reads in its description.",
+            label="note", elem_id="t2f-read-note",
+        )  # fmt: skip
+        table = gr.Dataframe(
+            headers=["as said", "read", "probability", "drawn when asked", "CelebA attribute"], label="readings"
+        )
 
-    face.generated.then(handlers.attributes, [face.description], [table, note], api_name="attributes")
+    face.generated.success(handlers.attributes, [face.description], [table, note], api_name="attributes")
+    # A refused description (the error says why) leaves no read-out of the previous one behind.
+    face.generated.failure(lambda: ([], NOT_DRAWN), None, [table, note], api_visibility="private")
 
 
 def _about_tab() -> None:
@@ -495,7 +579,7 @@ def build_demo(pipe: TextToFace | str, gif_dir: Path | None = None) -> gr.Blocks
         gr.Markdown("# T2F-MSGGAN: text to face\nDescribe a face; the model draws it at every scale at once.")
         if handlers.problem:
             gr.Markdown(f"**⚠ {handlers.problem}**", elem_id="t2f-banner")
-        face = _generate_tab(handlers)
+        face = _generate_tab(demo, handlers)
         with gr.Tabs():
             _variations_tab(handlers, face)
             _seed_interpolation_tab(handlers, face)
@@ -507,9 +591,53 @@ def build_demo(pipe: TextToFace | str, gif_dir: Path | None = None) -> gr.Blocks
     return demo
 
 
+class RequestSizeLimit:
+    """ASGI middleware: a request body over ``max_bytes`` is answered 413 with a message naming the limit,
+    before the server reads it into memory (Gradio bounds uploaded files, not request bodies)."""
+
+    def __init__(self, app, max_bytes: int = MAX_REQUEST_BYTES):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                return await self._refuse(send)
+            return await self.app(scope, receive, send)
+        # No declared length (chunked): read up to the limit here, then hand the body on.
+        messages, size = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                return await self._refuse(send)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        return await self.app(scope, replay, send)
+
+    async def _refuse(self, send) -> None:
+        message = f"the request is over {self.max_bytes:,} bytes: descriptions may hold at most {MAX_TEXT_CHARS:,} characters"
+        log.info("refused: %s", message)
+        body = json.dumps({"error": message}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 def launch(demo: gr.Blocks, **kwargs) -> tuple:
-    """``demo.launch`` with the page's CSS (Gradio 6 takes CSS at launch, not in gr.Blocks)."""
-    return demo.launch(css=CSS, **kwargs)
+    """``demo.launch`` with the page's CSS (Gradio 6 takes CSS at launch, not in gr.Blocks), Gradio's own
+    input errors (a word where a number belongs, too few values) shown to the caller, not hidden as null,
+    and request bodies bounded (:class:`RequestSizeLimit`)."""
+    app_kwargs = {"middleware": [Middleware(RequestSizeLimit)]}
+    return demo.launch(css=CSS, show_error=True, app_kwargs=app_kwargs, **kwargs)
 
 
 def share_cores() -> None:
@@ -525,6 +653,7 @@ def share_cores() -> None:
 
 def main() -> None:
     """Load the model once, build the page and serve it (host, port and share link from GRADIO_* variables)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     share_cores()
     pipe = load_pipeline(os.environ.get("T2F_WEIGHTS"))
     if isinstance(pipe, str):

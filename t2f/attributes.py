@@ -4,9 +4,11 @@ Two things, learned from the data the generator was trained on and saved beside 
 ``attributes.safetensors`` (tensors) + ``attributes.json`` (names, build facts, measured accuracy), built by
 ``python -m train attributes --weights DIR --pack PACK`` (see ``train/attributes.py``):
 
-- **The read-out**: per caption attribute, a logistic-regression probe from a description's (normalised)
-  embedding to whether the caption it resembles has the attribute. Trained on the training captions, it
-  reads what the generator was taught to read: "old" as not Young, "a beard" as not No_Beard.
+- **The read-out**: per caption attribute, two probes (one small MLP) from a description's (normalised)
+  embedding: does the text state the attribute, and does it negate it ("no glasses", "clean-shaven").
+  Trained on what the training captions claim, plus texts that describe no face (other topics, other
+  languages, key mashes), it reads what the generator was taught to read: "old" as not Young, "a beard"
+  as not No_Beard, "without glasses" as glasses absent, "a red sports car" as nothing at all.
 - **Directions** in the generator's text-code space (the mean code ``mu`` of its text conditioning): per
   editable attribute, the mean code of captions with it minus the mean code of matched captions without it.
   Moving a face's code along one, with the noise fixed, edits that attribute on the same face. Directions
@@ -30,10 +32,10 @@ import torch
 from torch import Tensor
 
 from t2f.captions import ATTRIBUTES, EXCLUDED
-from t2f.files import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME, read_json_object, read_state_dict
+from t2f.files import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME, EVALUATION_NAME, read_json_object, read_state_dict
 from t2f.model import Generator, ModelConfig, normalize_text
 
-FORMAT = "t2f-attributes-1"
+FORMAT = "t2f-attributes-2"  # 2: MLP probes, the negation probe
 BUILD_COMMAND = "python -m train attributes --weights WEIGHTS_FOLDER --pack TRAINING_PACK"
 READ_ATTRIBUTES: tuple[str, ...] = tuple(a for a in ATTRIBUTES if a not in EXCLUDED)
 
@@ -57,6 +59,7 @@ assert set(SAID) | set(TWO_SIDED) | set(NEGATIVE) == set(READ_ATTRIBUTES)
 # A two-sided attribute counts as said when its likelier side is at least this probable; nearer even, the
 # description leaves it open (e.g. "a person with glasses" and gender) and the seed decides.
 SURE = 0.75
+TENSOR_NAMES = ("hidden_weight", "hidden_bias", "probe_weight", "probe_bias", "directions", "step", "low", "high")
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,9 @@ class Reading:
     probability: float
 
 
-def _readings(attribute: str, p: float) -> list[Reading]:
-    """The reading(s) of one attribute from the probe's probability that it is 1."""
+def _readings(attribute: str, p: float, negated: float) -> list[Reading]:
+    """The reading(s) of one attribute from the probes' probabilities that the text states it as 1 (``p``) and
+    that it negates it (``negated``; not read for man/woman and young/older, whose two sides are both words)."""
     if attribute in TWO_SIDED:
         yes, no = TWO_SIDED[attribute]
         if max(p, 1 - p) < SURE:
@@ -117,8 +121,45 @@ def _readings(attribute: str, p: float) -> list[Reading]:
         (said, q), (other, r) = sorted(((yes, p), (no, 1 - p)), key=lambda x: -x[1])
         return [Reading(attribute, said, "present", q), Reading(attribute, other, "absent", r)]
     said, q = (NEGATIVE[attribute], 1 - p) if attribute in NEGATIVE else (SAID[attribute], p)
-    # Captions only mention these when present: below 0.5 the description does not say it.
-    return [Reading(attribute, said, "present" if q >= 0.5 else "not said", q)]
+    if q >= 0.5:
+        return [Reading(attribute, said, "present", q)]
+    return [Reading(attribute, said, "absent", negated) if negated >= 0.5 else Reading(attribute, said, "not said", q)]
+
+
+def claim_key(reading: Reading) -> str:
+    """What a present or absent reading asks the face to show, named as the evaluation names claims: the
+    CelebA attribute, or "not " + it ("glasses" present -> "Eyeglasses", absent -> "not Eyeglasses",
+    "woman" -> "not Male", "older" -> "not Young", "beard" present -> "not No_Beard")."""
+    if reading.attribute in TWO_SIDED:
+        shows = reading.said == TWO_SIDED[reading.attribute][0]
+    else:
+        shows = reading.status == "present"
+    if reading.attribute in NEGATIVE:
+        shows = not shows
+    return reading.attribute if shows else f"not {reading.attribute}"
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """How often the model's faces show a claim when people's descriptions make it (the evaluation)."""
+
+    share: float  # of the faces drawn for descriptions making the claim, those that show it (0-1)
+    faces: int  # how many faces that share is of
+
+
+def read_drawn(folder: str | Path) -> dict[str, Drawn]:
+    """{claim (:func:`claim_key`): Drawn} from the weights folder's evaluation report (``python -m train
+    evaluate``: its adherence on the people's descriptions, per claim); empty when the folder has no report
+    or the report has no such section; a ValueError naming the file when it is broken."""
+    file = Path(folder) / EVALUATION_NAME
+    if not file.is_file():
+        return {}
+    report = read_json_object(file)
+    try:
+        per_claim = report.get("people", {}).get("per_claim", {})
+        return {claim: Drawn(float(v["found"]), int(v["claims"])) for claim, v in per_claim.items()}
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{file}: people.per_claim must map claims to {{found, claims}} ({e!r})") from None
 
 
 def check_strengths(strengths: object) -> dict[str, float]:
@@ -149,8 +190,10 @@ def code_fingerprint(generator: Generator) -> str:
 class AttributeModel:
     """The read-out probe and the edit directions of one weights folder (see the module docstring)."""
 
-    probe_weight: Tensor  # (A, text_dim): logistic regression per READ_ATTRIBUTES on normalize_text(embedding)
-    probe_bias: Tensor  # (A,)
+    hidden_weight: Tensor  # (H, text_dim): the probes' shared hidden layer on normalize_text(embedding), ReLU
+    hidden_bias: Tensor  # (H,)
+    probe_weight: Tensor  # (2A, H): logits of "stated" per READ_ATTRIBUTES, then of "negated" (TWO_SIDED unused)
+    probe_bias: Tensor  # (2A,)
     directions: Tensor  # (E, cond_dim): unit directions, one per EDITS
     step: Tensor  # (E,): code distance of strength 1 (mean code difference of matched captions)
     low: Tensor  # (E,): 0.5th percentile of training codes along each direction
@@ -159,19 +202,19 @@ class AttributeModel:
 
     def tensors(self) -> dict[str, Tensor]:
         """The tensors as saved in attributes.safetensors."""
-        names = ("probe_weight", "probe_bias", "directions", "step", "low", "high")
-        return {n: getattr(self, n).detach().float().cpu().contiguous() for n in names}
+        return {n: getattr(self, n).detach().float().cpu().contiguous() for n in TENSOR_NAMES}
 
     @torch.inference_mode()
-    def probabilities(self, embeddings: Tensor) -> Tensor:
-        """(N, text_dim) description embeddings -> (N, A) probabilities of READ_ATTRIBUTES."""
-        x = normalize_text(embeddings.cpu())
-        return torch.sigmoid(x @ self.probe_weight.T + self.probe_bias)
+    def probabilities(self, embeddings: Tensor) -> tuple[Tensor, Tensor]:
+        """(N, text_dim) description embeddings -> (N, A) probabilities that each of READ_ATTRIBUTES is stated
+        as 1, and (N, A) that it is negated."""
+        hidden = torch.relu(normalize_text(embeddings.cpu()) @ self.hidden_weight.T + self.hidden_bias)
+        return torch.sigmoid(hidden @ self.probe_weight.T + self.probe_bias).chunk(2, dim=1)
 
     def read(self, embedding: Tensor) -> list[Reading]:
         """Readings of one description's embedding (text_dim,): present first, most probable first."""
-        p = self.probabilities(embedding[None])[0].tolist()
-        rows = [r for a, q in zip(READ_ATTRIBUTES, p) for r in _readings(a, q)]
+        stated, negated = (p[0].tolist() for p in self.probabilities(embedding[None]))
+        rows = [r for a, p, n in zip(READ_ATTRIBUTES, stated, negated) for r in _readings(a, p, n)]
         order = {"present": 0, "absent": 1, "not said": 2}
         return sorted(rows, key=lambda r: (order[r.status], -r.probability))
 
@@ -238,8 +281,10 @@ def load_attribute_model(folder: str | Path, config: ModelConfig) -> AttributeMo
         )
     tensors = read_state_dict(file)
     text_dim, cond_dim = config.text_dim, config.cond_dim
+    hidden = tensors.get("hidden_bias")
+    a, h = len(READ_ATTRIBUTES), hidden.shape[0] if hidden is not None and hidden.dim() == 1 else 0
     shapes = {
-        "probe_weight": (len(READ_ATTRIBUTES), text_dim), "probe_bias": (len(READ_ATTRIBUTES),),
+        "hidden_weight": (h, text_dim), "hidden_bias": (h,), "probe_weight": (2 * a, h), "probe_bias": (2 * a,),
         "directions": (len(EDITS), cond_dim), "step": (len(EDITS),), "low": (len(EDITS),), "high": (len(EDITS),),
     }  # fmt: skip
     wrong = [

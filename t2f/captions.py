@@ -577,7 +577,7 @@ def _group_text(rng: random.Random, group: str, items: list[tuple[Words, str]]) 
     return _join(present + absent)
 
 
-def _neutral(rng: random.Random, male: bool, count: int) -> list[str]:
+def neutral_sentences(rng: random.Random, male: bool, count: int) -> list[str]:
     """``count`` different sentences about what a face cannot show, about one imagined person."""
     hobby, hobby2 = rng.sample(HOBBIES, 2)
     voice = {
@@ -607,7 +607,7 @@ def describe(attributes: Mapping[str, object] | Sequence[object], seed: int = 0)
     if rng.random() < NEUTRAL_SHARE:
         count = rng.choices(list(NEUTRAL_COUNTS), weights=list(NEUTRAL_COUNTS.values()))[0]
         count = min(count, MAX_SENTENCES - len(sentences))
-        for extra in _neutral(rng, male, count):
+        for extra in neutral_sentences(rng, male, count):
             extra = _capitalised(extra)
             if len(" ".join([*sentences, extra]).split()) <= MAX_WORDS:
                 sentences.insert(0 if rng.random() < 0.5 else len(sentences), extra)

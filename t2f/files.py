@@ -33,7 +33,8 @@ EDIT_EXAMPLES_NAME = "edit_examples.png"
 CLASSIFIER_NAME = "attribute-classifier.safetensors"  # the evaluation's attribute classifier (and its .json)
 
 REQUIRED_FILES = (CONFIG_NAME, WEIGHTS_NAME)
-OPTIONAL_FILES = (ATTRIBUTES_NAME, ATTRIBUTES_CONFIG_NAME)  # downloaded with the weights when the repo has them
+# Downloaded with the weights when the repo has them: the read-out and edits, and how often faces show what is asked.
+OPTIONAL_FILES = (ATTRIBUTES_NAME, ATTRIBUTES_CONFIG_NAME, EVALUATION_NAME)
 
 
 def default_device() -> torch.device:

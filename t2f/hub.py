@@ -72,8 +72,10 @@ def resolve_weights(
             continue
         try:
             _download(repo_id, name, revision, cache_dir, force_download, local_files_only, token)
-        except (FileNotFoundError, ConnectionError, PermissionError):
+        except (FileNotFoundError, PermissionError):
             pass
+        except ConnectionError:  # unreachable: each further file would be retried as long again
+            break
     return files[0].parent
 
 

@@ -16,6 +16,7 @@ import copy
 import math
 import numbers
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from t2f.attributes import BUILD_COMMAND, AttributeModel, Reading, check_strengths, load_attribute_model
+from t2f.attributes import (
+    BUILD_COMMAND, AttributeModel, Drawn, Reading, check_strengths, load_attribute_model, read_drawn,
+)  # fmt: skip
 from t2f.files import ATTRIBUTES_NAME, default_device
 from t2f.hub import resolve_weights
 from t2f.model import EqConv2d, EqLinear, Generator
@@ -159,6 +162,7 @@ class TextToFace:
         device: str | torch.device | None = None,
         *,
         attributes: AttributeModel | None = None,
+        drawn: dict[str, Drawn] | None = None,
     ):
         config = generator.config
         if text_encoder.name != config.text_encoder or text_encoder.dim != config.text_dim:
@@ -173,6 +177,7 @@ class TextToFace:
         self.text_encoder = text_encoder
         self.config = config
         self.attributes = attributes  # the read-out and edit directions (t2f.attributes), when built
+        self.drawn = drawn or {}  # how often faces show each claim people make, when evaluated (t2f.attributes)
         # Checked once: the generator is this pipeline's frozen copy, so the answer cannot change later.
         self.edit_problem = self._edit_problem()
         self._cache: OrderedDict[str, Tensor] = OrderedDict()
@@ -192,15 +197,33 @@ class TextToFace:
     ) -> TextToFace:
         """Load weights from the bundled ``weights/`` (default), a local folder or a Hub repo id.
 
-        The text encoder named in config.json is built unless one is given; a given one must match it.
+        The text encoder named in config.json is built unless one is given (on the pipeline's device when that
+        is a GPU); a given one must match it.
+        Errors in the generator's files raise; a broken optional file (the attribute read-out, the
+        evaluation report) only turns its part off: a warning, ``edit_problem`` says why, ``drawn`` is empty.
         """
         folder = resolve_weights(
             name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
         )
         generator = Generator.from_folder(folder)
         config = generator.config
-        encoder = text_encoder or get_text_encoder(config.text_encoder, config.text_encoder_options)
-        return cls(generator, encoder, device=device, attributes=load_attribute_model(folder, config))
+        device = check_device(device)
+        # The encoder runs beside the generator on a GPU (one device per request, as ZeroGPU lends them).
+        on = str(device) if device.type == "cuda" else None
+        encoder = text_encoder or get_text_encoder(config.text_encoder, config.text_encoder_options, device=on)
+        attributes, broken, drawn = None, None, {}
+        try:
+            attributes = load_attribute_model(folder, config)
+        except (OSError, ValueError) as e:
+            broken = f"the attribute read-out and edit directions could not be loaded: {e}"
+            warnings.warn(broken, stacklevel=2)
+        try:
+            drawn = read_drawn(folder)
+        except (OSError, ValueError) as e:
+            warnings.warn(f"how often faces show what is asked is unknown: {e}", stacklevel=2)
+        pipe = cls(generator, encoder, device=device, attributes=attributes, drawn=drawn)
+        pipe.edit_problem = broken or pipe.edit_problem
+        return pipe
 
     @property
     def scales(self) -> list[int]:
@@ -294,6 +317,8 @@ class TextToFace:
         """Faces for one description (-> FaceOutput) or a list (-> list). A single seed for a list
         gives the descriptions seeds seed, seed + 1, ...; a list of seeds must match the descriptions."""
         single = isinstance(prompt, str)
+        if not single and not isinstance(prompt, Sequence):
+            raise ValueError(f"prompt must be a description (a string) or a list of them, got {type(prompt).__name__}")
         texts = [prompt] if single else list(prompt)
         if not texts:
             raise ValueError("give at least one description")

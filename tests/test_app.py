@@ -4,7 +4,9 @@ The app launches once for the file (tiny random weights: these tests check the w
 """
 
 import json
+import logging
 import re
+import shutil
 import socket
 import sys
 import threading
@@ -80,6 +82,23 @@ def test_every_feature_has_an_api_name(client):
     }  # fmt: skip
 
 
+def test_api_parameters_and_outputs_have_names(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    edit = [p["parameter_name"] for p in endpoints["/edit"]["parameters"]]
+    assert edit == ["description", "seed", "truncation", *EDIT_NAMES]
+    assert [r["label"] for r in endpoints["/attributes"]["returns"]] == ["readings", "note"]
+    by_name = client.predict(TEXT, 5, 1.0, age=0.5, smiling=-0.3, api_name="/edit")  # the rest default to 0
+    in_order = client.predict(TEXT, 5, 1.0, *edit_args(age=0.5, smiling=-0.3), api_name="/edit")
+    np.testing.assert_array_equal(pixels(by_name[-1]), pixels(in_order[-1]))
+
+
+def test_the_page_says_its_seed_limit_instead_of_rounding(tmp_path, pipe):
+    handlers = app.Handlers(pipe, tmp_path)
+    with pytest.raises(gr.Error, match=r"a browser holds seeds exactly only up to 2\*\*53 .*the API or the CLI"):
+        handlers.generate(TEXT, float(2**53 + 2), 1.0)
+    assert handlers.generate(TEXT, float(2**53), 1.0)[-1].size == (128, 128)  # the limit itself is exact
+
+
 def test_generate_returns_the_native_size_image_of_every_scale(client, pipe):
     files = client.predict(TEXT, 5, 1.0, api_name="/generate")
     expected = pipe(TEXT, 5).images
@@ -128,16 +147,44 @@ def test_gifs_have_one_frame_per_step(client, api_name, args, frames):
 
 def test_attributes_read_what_the_description_says(client):
     table, note = client.predict("an old man with a beard", api_name="/attributes")
-    assert table["headers"] == ["as said", "read", "probability", "CelebA attribute"]
-    read = {row[0]: (row[1], row[3]) for row in table["data"]}
-    assert read["older"] == ("present", "Young") and read["young"] == ("absent", "Young")
-    assert read["beard"] == ("present", "No_Beard") and read["man"] == ("present", "Male")
-    assert note.startswith("Read: **") and "older" in note and "held-out accuracy" in note
+    assert table["headers"] == ["as said", "read", "probability", "drawn when asked", "CelebA attribute"]
+    read = {row[0]: (row[1], row[3], row[4]) for row in table["data"]}
+    assert read["older"] == ("present", "not measured", "Young") and read["young"] == ("absent", "not measured", "Young")
+    assert read["beard"] == ("present", "not measured", "No_Beard") and read["man"][::2] == ("present", "Male")
+    assert note.startswith("Read: **") and "older" in note and "was not measured for these weights" in note
 
 
-def test_attributes_say_when_gender_is_left_open(client):
-    table, note = client.predict("a face with glasses", api_name="/attributes")
-    read = {row[0]: row[1] for row in table["data"]}
+def test_attributes_say_how_often_the_faces_show_what_is_read(tiny_edit_weights, tmp_path):
+    weights = tmp_path / "weights"
+    shutil.copytree(tiny_edit_weights, weights)
+    per_claim = {"not No_Beard": {"found": 0.77, "claims": 104}, "Male": {"found": 0.9, "claims": 520}}
+    (weights / "evaluation.json").write_text(json.dumps({"people": {"per_claim": per_claim}}))
+    handlers = app.Handlers(TextToFace.from_pretrained(weights), tmp_path)
+    rows, note = handlers.attributes("an old man with a beard")
+    drawn = {row[0]: row[3] for row in rows}
+    assert drawn["beard"] == "77% of 104 faces" and drawn["man"] == "90% of 520 faces"
+    assert drawn["older"] == "not measured" and "*Drawn when asked*" in note
+    (weights / "evaluation.json").write_text('{"people": {"per_claim": {"Male": 3}}}')
+    with pytest.warns(UserWarning, match="evaluation.json: people.per_claim must map claims"):
+        assert TextToFace.from_pretrained(weights).drawn == {}  # the model still loads
+
+
+@pytest.mark.parametrize("text", ["😀😀😀", "a photo of a red sports car", "asdfgh qwerty"])
+def test_attributes_say_when_nothing_read_is_drawable(shipped, text):
+    rows, note = shipped.attributes(text)
+    assert note.startswith("**Nothing in this description is something the model knows how to draw**")
+    assert {row[1] for row in rows} == {"not said"}
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory) -> app.Handlers:
+    """The page's handlers around the shipped weights, whose read-out was trained on the full training set."""
+    return app.Handlers(TextToFace.from_pretrained(), tmp_path_factory.mktemp("shipped-gifs"))
+
+
+def test_attributes_say_when_gender_is_left_open(shipped):
+    rows, note = shipped.attributes("a face with glasses")
+    read = {row[0]: row[1] for row in rows}
     assert read["glasses"] == "present" and read["man"] == read["woman"] == "not said"
     assert "Not said: man or woman" in note
 
@@ -188,6 +235,8 @@ def test_random_seed_is_a_browser_safe_integer(client):
         ("/seed_frame", (TEXT, 1, 2**63, 0.5, 1.0), "seed must be an integer"),
         ("/edit", ("", 1, 1.0, *edit_args()), "description is empty"),
         ("/edit", (TEXT, 1, 1.0, *edit_args(smiling=1.5)), "Value 1.5 is greater than maximum value 1"),  # Gradio's
+        ("/generate", (TEXT, 1, "x"), r"(?s)index 2 \(a `slider` component\).*Expected a `float`.* was: 'x'"),  # Gradio's
+        ("/edit", (TEXT, 1, 1.0, "x", *edit_args()[1:]), r"(?s)index 3 \(a `slider` component\).*Expected a `float`"),
     ],
 )
 def test_bad_inputs_get_clear_messages(client, api_name, args, message):
@@ -318,3 +367,63 @@ def test_about_does_not_claim_gpu_time_for_cpu_trained_weights():
     record = json.loads((REPO / "weights" / "training_record.json").read_text())
     assert record["gpu_minutes"] == 0 and "CPU" in record["device"]
     assert "GPU" not in app.ABOUT
+
+
+def test_raw_http_with_too_few_values_gets_a_message_not_null(url):
+    """Gradio's own HTTP API (POST, then read the event stream), as curl users call it."""
+    event = httpx.post(f"{url}gradio_api/call/generate", json={"data": [TEXT]}, timeout=10).json()["event_id"]
+    stream = httpx.get(f"{url}gradio_api/call/generate/{event}", timeout=30).text
+    assert "event: error" in stream and "data: null" not in stream, stream
+    assert "didn't receive enough input values (needed: 3, got: 1)" in stream, stream
+
+
+def test_on_zero_gpu_every_model_handler_borrows_the_gpu(pipe, tmp_path, monkeypatch):
+    """spaces.GPU's contract (a function in, the function to call out), recorded by a stand-in: ZeroGPU
+    hardware cannot be had in a test."""
+    lent, calls = [], []
+
+    def gpu(handler):
+        lent.append(handler.__name__)
+
+        def on_gpu(*args):
+            calls.append(handler.__name__)
+            return handler(*args)
+
+        return on_gpu
+
+    monkeypatch.setattr(app, "spaces", type("ZeroGPU", (), {"GPU": staticmethod(gpu)}))
+    handlers = app.Handlers(pipe, tmp_path)
+    assert sorted(lent) == sorted(app.GPU_HANDLERS)
+    assert handlers.generate(TEXT, 3, 1.0)[-1].size == (128, 128) and calls == ["generate"]
+    app.build_demo(pipe, gif_dir=tmp_path)  # the page wires the borrowed handlers
+
+
+def test_with_the_spaces_package_off_zero_gpu_the_handlers_run_as_they_are(pipe, tmp_path):
+    spaces = pytest.importorskip("spaces")
+    assert app.spaces is spaces
+    handlers = app.Handlers(pipe, tmp_path)
+    assert all(getattr(handlers, name).__func__ is getattr(app.Handlers, name) for name in app.GPU_HANDLERS)
+    np.testing.assert_array_equal(pixels(handlers.generate(TEXT, 3, 1.0)[-1]), pixels(pipe(TEXT, 3).images[128]))
+
+
+def test_a_user_error_is_logged_as_one_line_without_a_traceback(client, capfd, caplog):
+    caplog.set_level(logging.INFO, logger="t2f.app")
+    capfd.readouterr()
+    with pytest.raises(AppError, match="description is empty"):
+        client.predict(" ", 1, 1.0, api_name="/generate")
+    assert "Traceback" not in capfd.readouterr().err
+    logged = [r.getMessage() for r in caplog.records if r.name == "t2f.app"]
+    assert len(logged) == 1 and logged[0].startswith("refused: the description is empty"), logged
+
+
+def test_an_oversized_request_is_refused_before_it_is_read(url):
+    too_big = json.dumps({"data": ["a" * app.MAX_REQUEST_BYTES, 1, 1.0]}).encode()
+    declared = httpx.post(f"{url}gradio_api/call/generate", content=too_big, timeout=30)
+    chunked = httpx.post(
+        f"{url}gradio_api/call/generate", content=(too_big[i : i + 65536] for i in range(0, len(too_big), 65536)), timeout=30
+    )
+    for response in (declared, chunked):
+        assert response.status_code == 413
+        assert response.json()["error"].startswith(f"the request is over {app.MAX_REQUEST_BYTES:,} bytes")
+    small = httpx.post(f"{url}gradio_api/call/generate", json={"data": [TEXT, 1, 1.0]}, timeout=10)
+    assert small.status_code == 200 and "event_id" in small.json()

@@ -5,6 +5,8 @@ trained on 480 real captions of random attribute vectors and their claims, so th
 from captions.
 """
 
+import json
+import re
 import shutil
 
 import numpy as np
@@ -130,13 +132,27 @@ def test_directions_of_another_generator_are_refused(tiny_edit_weights, tmp_path
     assert read(pipe, "an old man with a beard")["beard"] == "present"  # the read-out does not depend on it
 
 
-def test_a_broken_attribute_file_is_named(tiny_edit_weights, tmp_path):
+def test_a_broken_attribute_file_turns_off_only_its_part_and_is_named(tiny_edit_weights, tmp_path, pipe):
     shutil.copytree(tiny_edit_weights, tmp_path, dirs_exist_ok=True)
     (tmp_path / ATTRIBUTES_NAME).write_bytes(b"not safetensors")
-    with pytest.raises(ValueError, match=f"{ATTRIBUTES_NAME} is not a readable safetensors file"):
-        TextToFace.from_pretrained(tmp_path)
+    with pytest.warns(UserWarning, match=f"{ATTRIBUTES_NAME} is not a readable safetensors file"):
+        broken = TextToFace.from_pretrained(tmp_path)
+    np.testing.assert_array_equal(pixels(broken(TEXT, 3)), pixels(pipe(TEXT, 3)))  # the model still draws
+    assert broken.attributes is None and f"{ATTRIBUTES_NAME} is not a readable safetensors file" in broken.edit_problem
+    with pytest.raises(FileNotFoundError, match="could not be loaded.*not a readable safetensors file"):
+        broken.edit(TEXT, 1, {"smiling": 0.5})
+    with pytest.raises(FileNotFoundError, match="could not be loaded"):
+        broken.read(TEXT)
     (tmp_path / ATTRIBUTES_CONFIG_NAME).unlink()
-    with pytest.raises(FileNotFoundError, match=f"{ATTRIBUTES_CONFIG_NAME} is missing"):
+    with pytest.warns(UserWarning, match=f"{ATTRIBUTES_CONFIG_NAME} is missing"):
+        assert "is missing" in TextToFace.from_pretrained(tmp_path).edit_problem
+
+
+def test_an_old_format_attribute_file_asks_for_a_rebuild(tiny_edit_weights, tmp_path):
+    shutil.copytree(tiny_edit_weights, tmp_path, dirs_exist_ok=True)
+    info = json.loads((tmp_path / ATTRIBUTES_CONFIG_NAME).read_text())
+    (tmp_path / ATTRIBUTES_CONFIG_NAME).write_text(json.dumps({**info, "format": "t2f-attributes-1"}))
+    with pytest.warns(UserWarning, match="not a t2f-attributes-2 file.*rebuild it with `python -m train attributes"):
         TextToFace.from_pretrained(tmp_path)
 
 
@@ -155,7 +171,8 @@ def test_rebuilding_from_the_same_model_gives_the_same_files(tiny_weights, tmp_p
         folder = tmp_path / run
         folder.mkdir()
         generator = Generator.from_folder(tiny_weights)
-        save_attribute_model(build_attribute_model(generator, encoder, embeddings, attributes, claims, vectors=3), folder)
+        model = build_attribute_model(generator, encoder, embeddings, attributes, claims, vectors=3, off_topic=40)
+        save_attribute_model(model, folder)
         files.append([(folder / name).read_bytes() for name in (ATTRIBUTES_NAME, ATTRIBUTES_CONFIG_NAME)])
     assert files[0] == files[1]
 
@@ -173,3 +190,47 @@ def test_cli_edits_the_face(tiny_edit_weights, tmp_path, pipe, capsys):
     assert "--edit takes NAME=STRENGTH pairs such as smiling=0.8, got 'smiling'" in capsys.readouterr().err
     assert main([*args, "--edit", "grin=0.5"]) == 2
     assert "the attributes that can be edited are ['age'" in capsys.readouterr().err
+
+
+def test_the_shipped_read_out_reads_negations_as_absent_and_other_topics_as_nothing():
+    """The shipped probes (trained on the v2 captions' claims and on off-topic texts), on the issue's examples."""
+    shipped = TextToFace.from_pretrained()
+    no_beard = read(shipped, "a man with no beard")
+    assert (no_beard["beard"], no_beard["man"]) == ("absent", "present")
+    assert read(shipped, "a woman without glasses")["glasses"] == "absent"
+    assert read(shipped, "a bearded man")["beard"] == "present"
+    for text in ("a photo of a red sports car", "😀😀😀", "asdfgh qwerty"):
+        assert all(r.status == "not said" for r in shipped.read(text)), text
+    probe = shipped.attributes.info["probe"]
+    assert probe["off_topic"]["held_out_nothing"] > 0.8 and probe["negation_held_out_mean"]["balanced_accuracy"] > 0.7
+
+
+@pytest.mark.parametrize(
+    ("attribute", "said", "status", "key"),
+    [
+        ("Eyeglasses", "glasses", "present", "Eyeglasses"),
+        ("Eyeglasses", "glasses", "absent", "not Eyeglasses"),
+        ("No_Beard", "beard", "present", "not No_Beard"),
+        ("No_Beard", "beard", "absent", "No_Beard"),
+        ("Male", "woman", "present", "not Male"),
+        ("Young", "older", "present", "not Young"),
+        ("Young", "young", "present", "Young"),
+    ],
+)
+def test_claim_keys_name_what_the_face_should_show(attribute, said, status, key):
+    from t2f.attributes import Reading, claim_key
+
+    assert claim_key(Reading(attribute, said, status, 0.9)) == key
+
+
+def test_off_topic_texts_are_seeded_and_of_every_kind():
+    from train.publish.off_topic import KINDS, off_topic_texts
+
+    texts = off_topic_texts(200, seed=3)
+    assert texts == off_topic_texts(200, seed=3) and texts != off_topic_texts(200, seed=4)
+    assert {t.kind for t in texts} == set(KINDS) and len({t.text for t in texts}) > 150
+    for t in texts:
+        pronoun = re.search(r"\b(he|she|his|her)\b", t.text, re.I)
+        assert not pronoun or t.states_gender, t
+        assert t.states_gender <= (t.kind == "person"), t
+    assert any(t.kind == "person" and not t.states_gender for t in texts)  # "The weather was sunny ..."

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def url(tiny_weights, tmp_path_factory):
-    demo, url = launch_in_process(TextToFace.from_pretrained(tiny_weights), tmp_path_factory.mktemp("gifs"))
+def url(tiny_edit_weights, tmp_path_factory):
+    demo, url = launch_in_process(TextToFace.from_pretrained(tiny_edit_weights), tmp_path_factory.mktemp("gifs"))
     yield url
     demo.close()
 
@@ -36,9 +36,20 @@ def test_generate_pick_a_variation_and_drag_the_interpolation_slider(url, tmp_pa
             page.on("pageerror", lambda error: page_errors.append(error))
             page.goto(url)
 
-            page.get_by_label("Description").fill(TEXT)
-            page.get_by_role("button", name="Generate").click()
+            # The page opens with a face: no click needed.
             loaded = "[...document.querySelectorAll('#t2f-scales img')].filter(i => i.complete && i.naturalWidth)"
+            page.wait_for_function(f"{loaded}.length === 6", timeout=30_000)
+            opened = page.locator("#t2f-scales img").last.get_attribute("src")
+
+            # Enter in the description generates (and inserts no newline).
+            box = page.get_by_label("Description (Enter to generate)")
+            assert box.input_value() == TEXT  # the page opened on this description: another one must redraw
+            box.fill("an old man with gray hair")
+            box.press("Enter")
+            page.wait_for_function(
+                "src => document.querySelectorAll('#t2f-scales img')[5].src !== src", arg=opened, timeout=30_000
+            )
+            assert box.input_value() == "an old man with gray hair"
             page.wait_for_function(f"{loaded}.length === 6", timeout=30_000)
             shown = page.eval_on_selector_all(
                 "#t2f-scales img",
@@ -61,6 +72,15 @@ def test_generate_pick_a_variation_and_drag_the_interpolation_slider(url, tmp_pa
                 "seed => document.querySelector('#t2f-seed input').value === seed", arg=str(seed + 3), timeout=30_000
             )
 
+            # One variation is shown at a thumbnail's size, not stretched across the page.
+            width = thumbnails.nth(0).bounding_box()["width"]
+            page.get_by_label(f"Faces (1-{app.MAX_VARIATIONS})").fill("1")
+            page.get_by_role("button", name="Show variations").click()
+            page.wait_for_function("() => document.querySelectorAll('#t2f-variations button.thumbnail-item').length === 1")
+            page.screenshot(path=tmp_path / "one-variation.png", full_page=True)
+            single = thumbnails.nth(0).bounding_box()
+            assert single["width"] <= width * 1.5 and single["height"] <= width * 1.5, (single, width)
+
             page.get_by_role("tab", name="Seed interpolation").click()
             slider = page.locator("#t2f-seed-t input[type=range]")
             frame = page.locator("#t2f-seed-frame img")
@@ -75,6 +95,26 @@ def test_generate_pick_a_variation_and_drag_the_interpolation_slider(url, tmp_pa
                 "src => document.querySelector('#t2f-seed-frame img').src !== src", arg=first, timeout=30_000
             )
             assert float(slider.input_value()) > 0.3
+
+            # The Edit tab follows the face above: a new description redraws it with no slider moved.
+            page.get_by_role("tab", name="Edit").click()
+            edited = "document.querySelectorAll('#t2f-edit-scales img')"
+            page.wait_for_function(f"{edited}.length === 6", timeout=30_000)
+            before = page.locator("#t2f-edit-scales img").last.get_attribute("src")
+            box.fill("a bald man with a beard")
+            box.press("Enter")
+            page.wait_for_function(f"src => {edited}[5].src !== src", arg=before, timeout=30_000)
+
+            # A refused description clears the previous one's read-out instead of leaving it standing.
+            page.get_by_role("tab", name="What the model read").click()
+            page.wait_for_function(
+                "() => document.querySelector('#t2f-read-note').innerText.includes('Read:')", timeout=30_000
+            )
+            box.fill(" ")
+            box.press("Enter")
+            page.wait_for_function(
+                "t => document.querySelector('#t2f-read-note').innerText.includes(t)", arg=app.NOT_DRAWN, timeout=30_000
+            )
 
             page.screenshot(path=tmp_path / "demo.png", full_page=True)
         finally:

@@ -163,6 +163,8 @@ BAD_CALLS = {
     "text past the encoder": ({"prompt": " ".join(["face"] * 255)}, "255 word pieces long, but the text encoder .* reads only the first 254"),
     "long text in a list": ({"prompt": [TEXT, "beard " * 300]}, "300 word pieces long"),
     "text not a string": ({"prompt": [TEXT, 5]}, "a description must be a string, got int"),
+    "prompt None": ({"prompt": None}, r"prompt must be a description \(a string\) or a list of them, got NoneType"),
+    "prompt int": ({"prompt": 5}, r"prompt must be a description \(a string\) or a list of them, got int"),
     "negative seed": ({"seed": -1}, rf"seed must be an integer in \[0, {MAX_SEED}\]"),
     "seed 2**63": ({"seed": 2**63}, r"\(2\*\*63 - 1\), got 9223372036854775808"),
     "seed 2**80": ({"seed": 2**80}, r"seed must be an integer in \[0"),

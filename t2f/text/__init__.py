@@ -27,12 +27,16 @@ _cache: dict[tuple, TextEncoder] = {}
 _cache_lock = threading.Lock()
 
 
-def get_text_encoder(name: str = MINILM_NAME, options: Mapping[str, str] | None = None) -> TextEncoder:
-    """The shared encoder called ``name`` (built once per name and options; weights load on first use)."""
+def get_text_encoder(
+    name: str = MINILM_NAME, options: Mapping[str, str] | None = None, device: str | None = None
+) -> TextEncoder:
+    """The shared encoder called ``name`` (built once per name, options and device; weights load on first
+    use), on ``device`` ("cuda", "cpu", ...; None: the encoder's own default)."""
     if name not in ENCODERS:
         raise ValueError(f"unknown text encoder {name!r}; known: {sorted(ENCODERS)}")
-    key = (name, tuple(sorted((options or {}).items())))
+    options = {**(options or {}), **({"device": device} if device else {})}
+    key = (name, tuple(sorted(options.items())))
     with _cache_lock:
         if key not in _cache:
-            _cache[key] = ENCODERS[name](**dict(options or {}))
+            _cache[key] = ENCODERS[name](**options)
         return _cache[key]

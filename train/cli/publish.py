@@ -13,7 +13,7 @@ from t2f.model import Generator
 from t2f.text import get_text_encoder
 from train.data.pack import load_pack
 from train.fit.config import SAMPLE_PROMPTS
-from train.publish.attributes import DEFAULT_VECTORS, build_attribute_model
+from train.publish.attributes import DEFAULT_OFF_TOPIC, DEFAULT_VECTORS, build_attribute_model
 from train.publish.curve import refresh_curve
 from train.publish.evaluation import record_evaluation
 from train.publish.export import export_run
@@ -90,10 +90,13 @@ def run_attributes(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.pack} holds {pack.meta.get('text_encoder')} embeddings; the weights read {config.text_encoder}"
         )
+    if args.captions < 1:
+        raise ValueError(f"--captions must be at least 1, got {args.captions}")
     encoder = get_text_encoder(config.text_encoder, config.text_encoder_options)
     model = build_attribute_model(
-        generator, encoder, pack.embeddings, pack.attributes, pack.claims, vectors=args.vectors, seed=args.seed,
-        source=f"{Path(args.pack).name} ({len(pack)} images x {pack.embeddings.shape[1]} captions)",
+        generator, encoder, pack.embeddings[:, : args.captions], pack.attributes, pack.claims[:, : args.captions],
+        vectors=args.vectors, off_topic=args.off_topic, seed=args.seed,
+        source=f"{Path(args.pack).name} ({len(pack)} images x {min(args.captions, pack.embeddings.shape[1])} captions)",
     )  # fmt: skip
     file = save_attribute_model(model, args.weights)
     probe = model.info["probe"]
@@ -103,7 +106,13 @@ def run_attributes(args: argparse.Namespace) -> int:
         f"{held['balanced_accuracy']:.3f} (majority baseline {held['majority_baseline']:.3f}); free descriptions "
         f"{free['accuracy']:.3f} of {free['checked']} readings"
     )
-    for miss in free["misses"]:
+    negation, off = probe["negation_held_out_mean"], probe["off_topic"]
+    print(
+        f"negation probe: held-out balanced accuracy {negation['balanced_accuracy']:.3f}; off-topic texts read as "
+        f"nothing: held-out {off['held_out_nothing']:.3f} of {off['held_out_texts']}, hand-written "
+        f"{off['free_nothing']:.3f} of {off['free_texts']}"
+    )
+    for miss in free["misses"] + off["free_misses"]:
         print(f"  miss: {miss}")
     seconds = time.perf_counter() - start
     print(f"wrote {file} and {file.with_suffix('.json').name} ({len(EDITS)} directions) in {seconds:.0f} s")
@@ -118,7 +127,9 @@ def add_attributes_parser(subparsers) -> None:
     add("--weights", required=True, type=Path, help="weights folder (config.json + model.safetensors); written into")
     add("--pack", required=True, type=Path, help="the training pack (python -m train prepare) the weights learnt from")
     add("--vectors", type=int, default=DEFAULT_VECTORS, help=f"attribute vectors per direction ({DEFAULT_VECTORS})")
-    add("--seed", type=int, default=0, help="which vectors and caption phrasings (default 0)")
+    add("--off-topic", type=int, default=DEFAULT_OFF_TOPIC, help=f"texts without a face the probes learn from ({DEFAULT_OFF_TOPIC})")
+    add("--captions", type=int, default=4, help="captions per image the probes learn from, the pack's first (default 4)")
+    add("--seed", type=int, default=0, help="which vectors, caption phrasings and off-topic texts (default 0)")
     p.set_defaults(func=run_attributes)
 
 

@@ -6,12 +6,14 @@ Writes ``attributes.safetensors`` + ``attributes.json`` into the weights folder 
 rerun it after every retraining: the directions belong to one generator. Deterministic: the same weights,
 pack and options give the same files, byte for byte.
 
-- **Probe**: logistic regression per caption attribute on the pack's caption embeddings (three per image),
-  trained on what each caption *claims* (the pack's ``claims``), not on the image's labels: captions name only
-  some of a face's attributes and negate others ("no glasses"), so the image's labels would teach "glasses"
-  to texts that never said it. The read-out reports what a text says. Every tenth image's captions are held
-  out to measure it; the hand-written :data:`FREE_DESCRIPTIONS` measure it on text no caption template
-  wrote. Both go into attributes.json.
+- **Probes**: logistic regressions per caption attribute on the pack's caption embeddings, trained on what
+  each caption *claims* (the pack's ``claims``), not on the image's labels: captions name only some of a
+  face's attributes and negate others ("no glasses"), so the image's labels would teach "glasses" to texts
+  that never said it. One probe reads what a text states, one what it negates; both also learn from
+  off-topic texts (:mod:`train.publish.off_topic`) that they say nothing. The read-out reports what a text
+  says. Every tenth image's captions and off-topic texts are held out to measure it; the hand-written
+  :data:`FREE_DESCRIPTIONS` and :data:`FREE_OFF_TOPIC` measure it on text no template wrote. All go into
+  attributes.json.
 - **Directions**: for each edit, ``vectors`` attribute vectors of the pack (a seeded sample, so real
   co-occurrences) are captioned twice by the project's caption writer, once with the attribute and once
   without (plus the edit's context: e.g. the other hair colours cleared), with the first seed whose caption
@@ -33,13 +35,17 @@ from t2f.captions import ATTRIBUTES, describe
 from t2f.model import Generator, normalize_text
 from t2f.text import TextEncoder
 from train.eval.classifier import binary_accuracy
+from train.publish.off_topic import KINDS, OffTopic, off_topic_texts
 
 HELD_OUT_EVERY = 10  # every tenth image's captions measure the probe
-# Ridge on the probe weights. On one caption each of the first 4,000 CelebA-10k attribute vectors, held-out
-# caption accuracy 0.968 at 1e-4, 0.955 at 1e-3, 0.941 at 3e-3 (majority baseline 0.860); the free
-# descriptions 49/53 at 1e-4 and 1e-3, 46/53 at 3e-3.
-PROBE_L2 = 1e-4
-PROBE_ITERATIONS = 100  # L-BFGS iterations (100 and 500 gave the same held-out accuracy on 3,000 captions)
+# The probes: an MLP, as a linear probe of MiniLM embeddings could not tell "no beard" from "a beard": trained
+# on 4 captions each of the 24,000 training faces, it read both as a beard (README, "Read and edit attributes").
+PROBE_HIDDEN = 256
+PROBE_EPOCHS = 6  # passes over the captions
+PROBE_MIN_STEPS = 500  # however few the captions (a test's hundreds)
+PROBE_BATCH = 512  # captions per step, and as many off-topic texts (fewer when there are fewer)
+PROBE_LR = 1e-3
+PROBE_WEIGHT_DECAY = 1e-4
 DEFAULT_VECTORS = 128
 SEED_TRIES = 64  # seeds tried per matched pair for captions that state the edited attribute (6 at most seen)
 QUANTILES = (0.005, 0.995)
@@ -65,10 +71,21 @@ FREE_DESCRIPTIONS: tuple[tuple[str, dict[str, str]], ...] = (
     ("a teenage boy with a big nose", {"young": "present", "man": "present", "big nose": "present", "beard": "not said"}),
     ("a middle-aged man with a double chin and a tie", {"older": "present", "man": "present", "double chin": "present", "necktie": "present"}),
     ("a girl with heavy makeup and a necklace", {"woman": "present", "makeup": "present", "necklace": "present", "glasses": "not said"}),
-    ("a man with no beard", {"man": "present", "beard": "not said"}),
-    ("a woman without glasses", {"woman": "present", "glasses": "not said"}),
-    ("a man who is not smiling", {"man": "present", "smiling": "not said"}),
+    ("a man with no beard", {"man": "present", "beard": "absent"}),
+    ("a woman without glasses", {"woman": "present", "glasses": "absent"}),
+    ("a man who is not smiling", {"man": "present", "smiling": "absent"}),
+    ("a clean-shaven man", {"man": "present", "beard": "absent"}),
+    ("a woman, no makeup, no hat", {"woman": "present", "makeup": "absent", "hat": "absent"}),
 )  # fmt: skip
+# Hand-written texts that describe no face's look (the issues' examples among them): each should read as
+# nothing the model knows. (text, whether it says he or she.) The probe never saw these.
+FREE_OFF_TOPIC: tuple[tuple[str, bool], ...] = tuple((t, False) for t in (
+    "😀😀😀", "🙂 👍", "asdfgh qwerty", "lorem ipsum dolor sit amet", "a photo of a red sports car",
+    "a bowl of soup on a wooden table", "the quarterly report is due on Monday", "hello", "12345", "???",
+    "una mujer joven con el pelo rubio y gafas", "一个戴眼镜的金发女人", "Ein alter Mann mit Bart und Hut.",
+    "my cat sleeps all day", "mountains at sunrise",
+)) + (("He is an accountant from Leeds who loves jazz.", True), ("She moved to Oslo last spring.", True))  # fmt: skip
+DEFAULT_OFF_TOPIC = 2000  # off-topic texts the probes learn from (train.publish.off_topic)
 
 
 def _split(n: int) -> tuple[Tensor, Tensor]:
@@ -76,16 +93,16 @@ def _split(n: int) -> tuple[Tensor, Tensor]:
     return ~held, held
 
 
-def claim_targets(claims: Tensor) -> tuple[Tensor, Tensor]:
-    """Per-caption claims (..., 40) int8 (1 stated, 0 negated, -1 unsaid; CelebA columns) -> the probe's
-    (targets, mask), each (..., A) over READ_ATTRIBUTES.
+def claim_targets(claims: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Per-caption claims (..., 40) int8 (1 stated, 0 negated, -1 unsaid; CelebA columns) -> the probes'
+    (targets, mask, negation targets, negation mask), each (..., A) over READ_ATTRIBUTES.
 
-    The target is the probability the read-out turns into words (``t2f.attributes._readings``). For Male
+    The targets are the probabilities the read-out turns into words (``t2f.attributes._readings``). For Male
     and Young, the side stated, trained only on the captions that state one (mask); every caption states a
-    gender, so what a text that leaves it open reads is the probe's extrapolation (usually short of SURE).
-    For every other attribute, whether the caption states it as present, trained on every caption, so negated
-    ("no glasses") and unsaid alike are "not said"; for No_Beard, present is a beard (value 0), so its target
-    is 1 unless a beard is stated.
+    gender, so what a text that leaves it open reads is learnt from the off-topic texts (:func:`fit_probe`).
+    For every other attribute, whether the caption states it as present, trained on every caption; for
+    No_Beard, present is a beard (value 0), so its target is 1 unless a beard is stated. The negation probe:
+    whether the caption negates it ("no glasses"; for No_Beard "clean-shaven", value 1); not for Male and Young.
     """
     columns = [ATTRIBUTES.index(a) for a in READ_ATTRIBUTES]
     stated = claims[..., columns].long()
@@ -93,53 +110,103 @@ def claim_targets(claims: Tensor) -> tuple[Tensor, Tensor]:
     negative = torch.tensor([a in NEGATIVE for a in READ_ATTRIBUTES])
     targets = torch.where(negative, stated != 0, stated == 1).float()
     mask = ~two_sided | (stated != -1)
-    return targets, mask
+    negated = torch.where(negative, stated == 1, stated == 0).float()
+    return targets, mask, negated, ~two_sided.expand_as(mask)
 
 
-def fit_probe(embeddings: Tensor, claims: Tensor, *, l2: float = PROBE_L2) -> tuple[Tensor, Tensor, dict]:
-    """Logistic regression per attribute from caption embeddings (N, K, D) to what each caption claims
-    (N, K, 40), with the targets of :func:`claim_targets`.
+def off_topic_targets(states_gender: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(targets, mask, negation targets, negation mask), each (M, A), of M off-topic texts (``states_gender``:
+    (M,) bool, the texts that say he or she): nothing stated, nothing negated, and for Young, and for Male
+    where the text leaves it open, an even 0.5 (below SURE: the seed decides)."""
+    m, a = len(states_gender), len(READ_ATTRIBUTES)
+    two_sided = torch.tensor([x in TWO_SIDED for x in READ_ATTRIBUTES])
+    negative = torch.tensor([x in NEGATIVE for x in READ_ATTRIBUTES])
+    male = torch.tensor([x == "Male" for x in READ_ATTRIBUTES])
+    targets = torch.where(two_sided, 0.5, negative.float()).expand(m, a)
+    mask = ~(male & states_gender[:, None])
+    return targets, mask, torch.zeros(m, a), ~two_sided.expand(m, a)
 
-    Trained on all but every tenth image's captions (full-batch L-BFGS, deterministic; each attribute's loss
-    is the mean over the captions that train it); returns (weight (A, D), bias (A,), held-out metrics:
-    accuracy, balanced accuracy and majority baseline per attribute, on the held-out captions that train it,
-    and their means).
-    """
-    n, k, d = embeddings.shape
-    x = normalize_text(embeddings.reshape(n * k, d)).reshape(n, k, d)
-    y, mask = claim_targets(claims)
-    train, held = _split(n)
-    a = len(READ_ATTRIBUTES)
-    x_train, y_train, m_train = x[train].reshape(-1, d), y[train].reshape(-1, a), mask[train].reshape(-1, a).float()
-    counts = m_train.sum(dim=0).clamp(min=1)
-    weight = torch.zeros(a, d, requires_grad=True)
-    bias = torch.zeros(a, requires_grad=True)
-    opt = torch.optim.LBFGS(
-        [weight, bias], lr=1.0, max_iter=PROBE_ITERATIONS, history_size=20, line_search_fn="strong_wolfe"
-    )
 
-    def closure() -> Tensor:
+def _fit_mlp(
+    groups: list[tuple[Tensor, Tensor, Tensor]], *, hidden: int, epochs: int, seed: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """A one-hidden-layer MLP (ReLU) from x to the columns of y, each a logistic output, from groups of
+    (x (N, D), y (N, O) in [0, 1], mask (N, O)). Each step's loss sums, over groups, each column's mean
+    binary cross-entropy over the group's masked rows in the batch, so a small group (the off-topic texts
+    beside a pack's captions) counts as much as a large one. Adam, seeded batches: deterministic on one
+    machine. Returns (hidden weight (H, D), hidden bias (H,), output weight (O, H), output bias (O,))."""
+    torch.manual_seed(seed)  # the layers' initialisation
+    g = torch.Generator().manual_seed(seed)
+    d, o = groups[0][0].shape[1], groups[0][1].shape[1]
+    net = torch.nn.Sequential(torch.nn.Linear(d, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, o))
+    opt = torch.optim.AdamW(net.parameters(), lr=PROBE_LR, weight_decay=PROBE_WEIGHT_DECAY)
+    largest = max(len(x) for x, _, _ in groups)
+    steps = max(PROBE_MIN_STEPS, epochs * largest // PROBE_BATCH)
+    for _ in range(steps):
+        loss = 0.0
+        for x, y, mask in groups:
+            rows = torch.randint(len(x), (min(PROBE_BATCH, len(x)),), generator=g)
+            m = mask[rows].float()
+            losses = F.binary_cross_entropy_with_logits(net(x[rows]), y[rows], reduction="none")
+            loss = loss + ((losses * m).sum(dim=0) / m.sum(dim=0).clamp(min=1)).mean()
         opt.zero_grad()
-        losses = F.binary_cross_entropy_with_logits(x_train @ weight.T + bias, y_train, reduction="none")
-        loss = ((losses * m_train).sum(dim=0) / counts).mean() + l2 * weight.pow(2).sum() / 2
         loss.backward()
-        return loss
+        opt.step()
+    first, last = net[0], net[2]
+    return first.weight.detach(), first.bias.detach(), last.weight.detach(), last.bias.detach()
 
-    opt.step(closure)
-    weight, bias = weight.detach(), bias.detach()
-    with torch.no_grad():
-        predicted = (x[held].reshape(-1, d) @ weight.T + bias) > 0
-    truth, measured = y[held].reshape(-1, a).bool(), mask[held].reshape(-1, a)
+
+def _held_out_scores(logits: Tensor, truth: Tensor, mask: Tensor) -> dict:
+    """Accuracy, balanced accuracy and majority baseline per attribute on the masked rows, and their means."""
     keys = ("accuracy", "balanced_accuracy", "majority_baseline")
     per = {}
     for i, name in enumerate(READ_ATTRIBUTES):
-        rows = measured[:, i]
+        rows = mask[:, i]
         if rows.any():  # a tiny set's held-out captions may all leave age unsaid
-            scores = binary_accuracy(predicted[rows, i, None], truth[rows, i, None], [name])[name]
+            scores = binary_accuracy(logits[rows, i, None] > 0, truth[rows, i, None].bool(), [name])[name]
             per[name] = {key: round(scores[key], 4) for key in keys}
     means = {key: round(sum(v[key] for v in per.values()) / len(per), 4) for key in keys}
-    metrics = {"held_out_captions": int(held.sum()) * k, "held_out_mean": means, "held_out": per}
-    return weight, bias, metrics
+    return {"mean": means, "per_attribute": per}
+
+
+def fit_probe(
+    embeddings: Tensor, claims: Tensor, off_topic: Tensor, states_gender: Tensor, *, seed: int = 0
+) -> tuple[tuple[Tensor, Tensor, Tensor, Tensor], dict]:
+    """The read-out's probes, one MLP with an output per attribute for "stated" and one for "negated", from
+    caption embeddings (N, K, D) and what each caption claims (N, K, 40), with the targets of
+    :func:`claim_targets`, plus off-topic text embeddings (M, D) with those of :func:`off_topic_targets`
+    (``states_gender`` (M,) bool).
+
+    Trained on all but every tenth image's captions and every tenth off-topic text; returns the MLP's
+    tensors (hidden weight (H, D), hidden bias (H,), output weight (2A, H), output bias (2A,)) and held-out
+    metrics of both outputs on the captions.
+    """
+    n, k, d = embeddings.shape
+    x = normalize_text(embeddings.reshape(n * k, d))
+    extra = normalize_text(off_topic.float())
+    y, mask, neg, neg_mask = (t.reshape(n * k, -1) for t in claim_targets(claims))
+    oy, omask, oneg, oneg_mask = off_topic_targets(states_gender)
+    train, held = (part.repeat_interleave(k) for part in _split(n))
+    o_train, _ = _split(len(extra))
+    groups = [
+        (x[train], torch.cat([y, neg], 1)[train], torch.cat([mask, neg_mask], 1)[train]),
+        (extra[o_train], torch.cat([oy, oneg], 1)[o_train], torch.cat([omask, oneg_mask], 1)[o_train]),
+    ]
+    tensors = _fit_mlp(groups, hidden=PROBE_HIDDEN, epochs=PROBE_EPOCHS, seed=seed)
+    w1, b1, w2, b2 = tensors
+    with torch.no_grad():
+        stated_logits, negated_logits = (torch.relu(x[held] @ w1.T + b1) @ w2.T + b2).chunk(2, dim=1)
+    stated = _held_out_scores(stated_logits, y[held], mask[held])
+    # Scored where some held-out caption negates the attribute: a class of one kind says nothing.
+    negated = _held_out_scores(negated_logits, neg[held], neg_mask[held] & (neg[held] > 0).any(dim=0))
+    metrics = {
+        "held_out_captions": int(held.sum()),
+        "held_out_mean": stated["mean"],
+        "held_out": stated["per_attribute"],
+        "negation_held_out_mean": negated["mean"],
+        "negation_held_out": negated["per_attribute"],
+    }
+    return tensors, metrics
 
 
 def free_description_accuracy(model: AttributeModel, encoder: TextEncoder) -> dict:
@@ -153,6 +220,41 @@ def free_description_accuracy(model: AttributeModel, encoder: TextEncoder) -> di
             if status[said] != want:
                 misses.append(f"{text!r}: {said} read {status[said]}, expected {want}")
     return {"accuracy": round(1 - len(misses) / checked, 4), "checked": checked, "misses": misses}
+
+
+def reads_nothing(model: AttributeModel, embeddings: Tensor, states_gender: list[bool]) -> list[bool]:
+    """Per embedding (N, D): whether the read-out finds nothing in it (no attribute present or absent; man and
+    woman aside where the text ``states_gender``)."""
+    return [
+        all(r.status == "not said" or (gender and r.attribute == "Male") for r in model.read(e))
+        for e, gender in zip(embeddings, states_gender)
+    ]
+
+
+def off_topic_accuracy(model: AttributeModel, encoder: TextEncoder, held_out: list[OffTopic], embeddings: Tensor) -> dict:
+    """Share of off-topic texts read as nothing: held-out generated ones (and their embeddings (M, D)), per
+    kind, and FREE_OFF_TOPIC, with FREE_OFF_TOPIC's misses and what they read."""
+    free_embeddings = encoder.encode([text for text, _ in FREE_OFF_TOPIC])
+    free = reads_nothing(model, free_embeddings, [gender for _, gender in FREE_OFF_TOPIC])
+    misses = [
+        f"{text!r}: read {', '.join(r.said + ' ' + r.status for r in model.read(e) if r.status != 'not said')}"
+        for (text, _), e, ok in zip(FREE_OFF_TOPIC, free_embeddings, free)
+        if not ok
+    ]
+    generated = reads_nothing(model, embeddings, [t.states_gender for t in held_out])
+    per_kind = {
+        kind: round(sum(ok for ok, t in zip(generated, held_out) if t.kind == kind) / count, 4)
+        for kind in KINDS
+        if (count := sum(t.kind == kind for t in held_out))
+    }
+    return {
+        "held_out_nothing": round(sum(generated) / max(len(generated), 1), 4),
+        "held_out_texts": len(generated),
+        "held_out_per_kind": per_kind,
+        "free_nothing": round(sum(free) / len(free), 4),
+        "free_texts": len(free),
+        "free_misses": misses,
+    }
 
 
 def matched_captions(edit: EditDirection, attributes: Tensor, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -214,12 +316,14 @@ def build_attribute_model(
     claims: Tensor,
     *,
     vectors: int = DEFAULT_VECTORS,
+    off_topic: int = DEFAULT_OFF_TOPIC,
     seed: int = 0,
     source: str = "",
 ) -> AttributeModel:
-    """The probe and directions from a training set's caption embeddings (N, K, D), the images' attributes
-    (N, 40) and what each caption claims (N, K, 40) int8, as a pack stores them: the probe learns the claims,
-    the directions caption a sample of the attribute vectors."""
+    """The probes and directions from a training set's caption embeddings (N, K, D), the images' attributes
+    (N, 40) and what each caption claims (N, K, 40) int8, as a pack stores them: the probes learn the claims
+    and ``off_topic`` texts that describe no face (encoded here), the directions caption a sample of the
+    attribute vectors."""
     if embeddings.shape[0] != attributes.shape[0] or embeddings.shape[0] < HELD_OUT_EVERY:
         raise ValueError(
             f"need at least {HELD_OUT_EVERY} images with caption embeddings and attributes each, "
@@ -236,7 +340,13 @@ def build_attribute_model(
         )
     if not 1 <= vectors <= len(attributes):
         raise ValueError(f"vectors must be from 1 to {len(attributes)} (the images available), got {vectors}")
-    weight, bias, probe = fit_probe(embeddings.float(), claims)
+    if off_topic < HELD_OUT_EVERY:
+        raise ValueError(f"off_topic must be at least {HELD_OUT_EVERY} texts, got {off_topic}")
+    negatives = off_topic_texts(off_topic, seed)
+    negative_embeddings = encoder.encode([t.text for t in negatives]).cpu().float()
+    probe_tensors, probe = fit_probe(
+        embeddings.float(), claims, negative_embeddings, torch.tensor([t.states_gender for t in negatives]), seed=seed
+    )
     order = torch.randperm(len(attributes), generator=torch.Generator().manual_seed(seed))
     train_codes = text_codes(generator, embeddings.reshape(-1, embeddings.shape[-1]))
     base = attributes[order[:vectors]]
@@ -249,6 +359,7 @@ def build_attribute_model(
         "edits": list(EDIT_NAMES),
         "plus_one_means": {e.name: e.attribute if e.toward else f"not {e.attribute}" for e in EDITS},
         "vectors": vectors,
+        "off_topic_texts": off_topic,
         "seed": seed,
         "probe": probe,
         "strength_scale": {
@@ -260,6 +371,9 @@ def build_attribute_model(
             },
         },
     }  # fmt: skip
-    model = AttributeModel(weight, bias, directions, steps, low, high, info)
+    model = AttributeModel(*probe_tensors, directions, steps, low, high, info)
     model.info["probe"]["free_descriptions"] = free_description_accuracy(model, encoder)
+    _, held = _split(off_topic)
+    held_out = [t for t, h in zip(negatives, held.tolist()) if h]
+    model.info["probe"]["off_topic"] = off_topic_accuracy(model, encoder, held_out, negative_embeddings[held])
     return model

@@ -63,7 +63,8 @@ def push_run(
 
     files = [folder / WEIGHTS_NAME, folder / CONFIG_NAME, folder / RECORD_NAME]
     files += [folder / name for name in (grid, curve) if name]
-    files += [folder / name for name in OPTIONAL_FILES if (folder / name).is_file()]  # read-out and edit directions
+    # The read-out and edit directions; the evaluation is the newest one found above.
+    files += [folder / name for name in OPTIONAL_FILES if name != EVALUATION_NAME and (folder / name).is_file()]
     operations = [CommitOperationAdd(path_in_repo=f.name, path_or_fileobj=str(f)) for f in files]
     operations.append(CommitOperationAdd(path_in_repo=CARD_NAME, path_or_fileobj=card.encode("utf-8")))
     if evaluation_file:
