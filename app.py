@@ -297,7 +297,12 @@ class Handlers:
             for r in readings
             if r.status != "not said" or r.attribute in TWO_SIDED
         ]
-        said = [f"{r.said}" if r.status == "present" else f"no {r.said}" for r in readings if r.status != "not said"]
+        # The side read for man/woman and young/older, and one-sided attributes stated or negated ("no beard").
+        said = [
+            r.said if r.status == "present" else f"no {r.said}"
+            for r in readings
+            if r.status == "present" or (r.status == "absent" and r.attribute not in TWO_SIDED)
+        ]
         open_ = sorted({r.attribute for r in readings if r.status == "not said" and r.attribute in TWO_SIDED})
         if not said:
             note = (

@@ -152,6 +152,7 @@ def test_attributes_read_what_the_description_says(client):
     assert read["older"] == ("present", "not measured", "Young") and read["young"] == ("absent", "not measured", "Young")
     assert read["beard"] == ("present", "not measured", "No_Beard") and read["man"][::2] == ("present", "Male")
     assert note.startswith("Read: **") and "older" in note and "was not measured for these weights" in note
+    assert "no young" not in note and "no woman" not in note  # the side read is said once
 
 
 def test_attributes_say_how_often_the_faces_show_what_is_read(tiny_edit_weights, tmp_path):

@@ -135,10 +135,11 @@ def _fit_mlp(
     binary cross-entropy over the group's masked rows in the batch, so a small group (the off-topic texts
     beside a pack's captions) counts as much as a large one. Adam, seeded batches: deterministic on one
     machine. Returns (hidden weight (H, D), hidden bias (H,), output weight (O, H), output bias (O,))."""
-    torch.manual_seed(seed)  # the layers' initialisation
     g = torch.Generator().manual_seed(seed)
     d, o = groups[0][0].shape[1], groups[0][1].shape[1]
-    net = torch.nn.Sequential(torch.nn.Linear(d, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, o))
+    with torch.random.fork_rng():  # the layers' seeded initialisation, leaving the caller's global RNG as it was
+        torch.manual_seed(seed)
+        net = torch.nn.Sequential(torch.nn.Linear(d, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, o))
     opt = torch.optim.AdamW(net.parameters(), lr=PROBE_LR, weight_decay=PROBE_WEIGHT_DECAY)
     largest = max(len(x) for x, _, _ in groups)
     steps = max(PROBE_MIN_STEPS, epochs * largest // PROBE_BATCH)
