@@ -59,6 +59,12 @@ CONCURRENCY = 2  # requests served at once; more only splits the CPU's cores bet
 # The handlers that run the model: on ZeroGPU each call borrows the GPU through spaces.GPU.
 GPU_HANDLERS = ("generate", "variations", "seed_frame", "seed_gif", "text_frame", "text_gif", "attributes", "edit")
 QUEUE_SIZE = 64  # requests waiting beyond this are turned away instead of piling up
+# GIFs waiting beyond this are turned away: Gradio's queue size counts every event, so GIFs (seconds each, one
+# at a time) must not fill the queue that /generate waits in.
+MAX_WAITING_GIFS = 8
+# Gradio recomputes its monitoring summary (pandas, over up to 10,000 past events) after every event, with
+# monitoring on or off; the demo serves no monitoring page, so once per this many events is plenty.
+MONITORING_SUMMARY_EVERY = 10_000
 MAX_REQUEST_BYTES = 1_000_000  # a request body; the longest description (MAX_TEXT_CHARS) fits many times over
 
 EXAMPLES = [
@@ -78,6 +84,14 @@ CSS = """
 #t2f-variations .fixed-height { min-height: 0; }
 /* A lone variation would otherwise fill the gallery's whole width (a 128 px face at ~1200 px). */
 #t2f-variations button.thumbnail-item { max-width: 192px; max-height: 192px; }
+/* Each edit slider's name on a line of its own, above its number box: beside it, names wrapped unevenly. */
+#t2f-edit-sliders .head > label { flex-basis: 100%; white-space: nowrap; }
+/* A refused description leaves the last faces, dimmed, instead of a red "Error" badge on each (the message says
+why): Gradio's status overlay on each face is hidden while it shows an error. */
+#t2f-scales [data-testid="status-tracker"]:has(> .error) { display: none; }
+#t2f-scales .block:has([data-testid="status-tracker"] > .error) .image-container { opacity: 0.3; }
+/* Messages at the bottom right: at the top right they covered the seed and its Random seed button. */
+.toast-wrap { top: auto !important; bottom: var(--size-4); }
 """
 
 ABOUT = """
@@ -366,7 +380,22 @@ SHOWN = dict(interactive=False, buttons=["download", "fullscreen"], elem_classes
 # Live redraws hide the progress overlay and drop stale requests (always_last): dragging should feel like
 # dragging. GIFs take seconds, so they run one at a time and never hold up more than one worker.
 LIVE = dict(show_progress="hidden", trigger_mode="always_last")
-ONE_GIF_AT_A_TIME = dict(concurrency_limit=1, concurrency_id="gif")
+GIF_QUEUE = "gif"
+ONE_GIF_AT_A_TIME = dict(concurrency_limit=1, concurrency_id=GIF_QUEUE)
+
+
+def _gif_room(demo: gr.Blocks) -> Callable[..., dict]:
+    """The GIF events' validator: a GIF asked for while MAX_WAITING_GIFS wait already is turned away with a
+    message (HTTP 422 to an API caller) before it takes a place in the queue that /generate shares."""
+
+    def validator(*inputs) -> list[dict]:
+        waiting = demo._queue.event_queue_per_concurrency_id.get(GIF_QUEUE)  # Gradio counts per id only here
+        count = len(waiting.queue) if waiting else 0
+        message = f"{count} GIFs are waiting to be made already: try again in a few seconds"
+        # One verdict per input; the message goes on the first (the description) only.
+        return [gr.validate(count < MAX_WAITING_GIFS, message)] + [gr.validate(True, "")] * (len(inputs) - 1)
+
+    return validator
 
 
 def _named(handler: Callable, names: list[str]) -> Callable:
@@ -470,7 +499,7 @@ def _variations_tab(handlers: Handlers, face: Face) -> None:
     )
 
 
-def _seed_interpolation_tab(handlers: Handlers, face: Face) -> None:
+def _seed_interpolation_tab(handlers: Handlers, face: Face, gif_room: Callable[..., dict]) -> None:
     """The description above from seed A's noise to seed B's: a frame at a slider's position, or a GIF."""
     top = handlers.scales[-1]
     with gr.Tab("Seed interpolation"):
@@ -491,11 +520,12 @@ def _seed_interpolation_tab(handlers: Handlers, face: Face) -> None:
         api_name="seed_frame", **LIVE,
     )  # fmt: skip
     make_gif.click(
-        handlers.seed_gif, [*inputs, steps, face.truncation], gif, api_name="seed_gif", **ONE_GIF_AT_A_TIME
+        handlers.seed_gif, [*inputs, steps, face.truncation], gif, api_name="seed_gif", validator=gif_room,
+        **ONE_GIF_AT_A_TIME,
     )
 
 
-def _text_interpolation_tab(handlers: Handlers, face: Face) -> None:
+def _text_interpolation_tab(handlers: Handlers, face: Face, gif_room: Callable[..., dict]) -> None:
     """One seed from description A to description B: a frame at a slider's position, or a GIF."""
     top = handlers.scales[-1]
     with gr.Tab("Description interpolation"):
@@ -517,13 +547,17 @@ def _text_interpolation_tab(handlers: Handlers, face: Face) -> None:
         frame, api_name="text_frame", **LIVE,
     )  # fmt: skip
     make_gif.click(
-        handlers.text_gif, [*inputs, steps, face.truncation], gif, api_name="text_gif", **ONE_GIF_AT_A_TIME
+        handlers.text_gif, [*inputs, steps, face.truncation], gif, api_name="text_gif", validator=gif_room,
+        **ONE_GIF_AT_A_TIME,
     )
+
+
+EDIT_TAB = "Edit"
 
 
 def _edit_tab(handlers: Handlers, face: Face) -> None:
     """The face above with attributes moved by sliders (off, saying why, without an attribute file)."""
-    with gr.Tab("Edit") as tab:
+    with gr.Tab(EDIT_TAB) as tab:
         gr.Markdown(
             "The face above (description, seed, truncation), with attributes moved: each slider moves the "
             "model's reading of the description toward (+) or away from (-) one attribute, same noise."
@@ -531,7 +565,7 @@ def _edit_tab(handlers: Handlers, face: Face) -> None:
         )
         with gr.Row(equal_height=True, elem_id="t2f-edit-scales"):
             scales = _every_scale(handlers.scales)
-        with gr.Row():
+        with gr.Row(elem_id="t2f-edit-sliders"):
             sliders = [
                 gr.Slider(-1.0, 1.0, value=0.0, step=EDIT_STEP, label=EDIT_LABELS.get(name, name.replace("_", " ")),
                           interactive=not handlers.edit_problem, min_width=160)
@@ -585,13 +619,15 @@ def build_demo(pipe: TextToFace | str, gif_dir: Path | None = None) -> gr.Blocks
         if handlers.problem:
             gr.Markdown(f"**⚠ {handlers.problem}**", elem_id="t2f-banner")
         face = _generate_tab(demo, handlers)
+        gif_room = _gif_room(demo)
         with gr.Tabs():
             _variations_tab(handlers, face)
-            _seed_interpolation_tab(handlers, face)
-            _text_interpolation_tab(handlers, face)
+            _seed_interpolation_tab(handlers, face, gif_room)
+            _text_interpolation_tab(handlers, face, gif_room)
             _edit_tab(handlers, face)
             _read_tab(handlers, face)
             _about_tab()
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(MONITORING_SUMMARY_EVERY))  # read by queue()
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 
@@ -640,9 +676,10 @@ class RequestSizeLimit:
 def launch(demo: gr.Blocks, **kwargs) -> tuple:
     """``demo.launch`` with the page's CSS (Gradio 6 takes CSS at launch, not in gr.Blocks), Gradio's own
     input errors (a word where a number belongs, too few values) shown to the caller, not hidden as null,
-    and request bodies bounded (:class:`RequestSizeLimit`)."""
+    request bodies bounded (:class:`RequestSizeLimit`), and Gradio's traffic monitoring page (on by default,
+    open to anyone) off."""
     app_kwargs = {"middleware": [Middleware(RequestSizeLimit)]}
-    return demo.launch(css=CSS, show_error=True, app_kwargs=app_kwargs, **kwargs)
+    return demo.launch(css=CSS, show_error=True, enable_monitoring=False, app_kwargs=app_kwargs, **kwargs)
 
 
 def share_cores() -> None:

@@ -428,3 +428,49 @@ def test_an_oversized_request_is_refused_before_it_is_read(url):
         assert response.json()["error"].startswith(f"the request is over {app.MAX_REQUEST_BYTES:,} bytes")
     small = httpx.post(f"{url}gradio_api/call/generate", json={"data": [TEXT, 1, 1.0]}, timeout=10)
     assert small.status_code == 200 and "event_id" in small.json()
+
+
+def test_waiting_gifs_are_capped_so_they_never_fill_the_queue_generate_waits_in(tiny_weights, tmp_path, monkeypatch):
+    pipe = TextToFace.from_pretrained(tiny_weights)
+    started, release = threading.Event(), threading.Event()
+    interpolate = pipe.interpolate_seeds
+
+    def held(*args, **kwargs):  # the GIF being made holds its worker until released
+        started.set()
+        release.wait(60)
+        return interpolate(*args, **kwargs)
+
+    monkeypatch.setattr(pipe, "interpolate_seeds", held)
+    demo, url = launch_in_process(pipe, tmp_path)
+    try:
+        with httpx.Client(timeout=30) as http:
+
+            def ask_for_gif() -> httpx.Response:
+                return http.post(f"{url}gradio_api/call/seed_gif", json={"data": [TEXT, 1, 2, 2, 1.0]})
+
+            events = [ask_for_gif().raise_for_status().json()["event_id"]]
+            assert started.wait(30)
+            events += [ask_for_gif().raise_for_status().json()["event_id"] for _ in range(app.MAX_WAITING_GIFS)]
+            turned_away = ask_for_gif()
+            assert turned_away.status_code == 422, turned_away.text
+            assert f"{app.MAX_WAITING_GIFS} GIFs are waiting to be made already" in turned_away.text
+            # /generate still gets a place in the queue and its face while the GIFs wait.
+            np.testing.assert_array_equal(
+                pixels(Client(url, verbose=False).predict(TEXT, 3, 1.0, api_name="/generate")[-1]),
+                pixels(pipe(TEXT, 3).images[128]),
+            )
+            release.set()
+            for event in events:  # every GIF let in is made
+                stream = http.get(f"{url}gradio_api/call/seed_gif/{event}").text
+                assert "event: complete" in stream, stream
+    finally:
+        release.set()
+        demo.close()
+
+
+def test_gradio_monitoring_is_off_and_its_summary_not_recomputed_after_every_event(url, pipe, tmp_path):
+    """Gradio's summary (pandas over up to 10,000 past events) feeds only its monitoring page, on by default
+    and open to anyone who asks; by default it is recomputed after every event."""
+    assert httpx.get(f"{url}monitoring/summary", timeout=10).status_code == 403  # 200 by default
+    demo = app.build_demo(pipe, gif_dir=tmp_path)
+    assert demo._queue.ANAYLTICS_CACHE_FREQUENCY == app.MONITORING_SUMMARY_EVERY  # Gradio's spelling

@@ -104,6 +104,15 @@ def test_generate_pick_a_variation_and_drag_the_interpolation_slider(url, tmp_pa
             box.fill("a bald man with a beard")
             box.press("Enter")
             page.wait_for_function(f"src => {edited}[5].src !== src", arg=before, timeout=30_000)
+            bald = page.locator("#t2f-edit-scales img").last.get_attribute("src")
+            # Every slider's name is one line, above its number box.
+            heads = page.eval_on_selector_all(
+                "#t2f-edit-sliders .head",
+                """heads => heads.map(h => [h.querySelector('label').getBoundingClientRect().height,
+                    h.querySelector('label').getBoundingClientRect().bottom, h.querySelector('input').getBoundingClientRect().top])""",
+            )
+            assert len(heads) == 12 and len({round(height) for height, _, _ in heads}) == 1, heads
+            assert all(bottom <= top for _, bottom, top in heads), heads
 
             # A refused description clears the previous one's read-out instead of leaving it standing.
             page.get_by_role("tab", name="What the model read").click()
@@ -114,6 +123,29 @@ def test_generate_pick_a_variation_and_drag_the_interpolation_slider(url, tmp_pa
             box.press("Enter")
             page.wait_for_function(
                 "t => document.querySelector('#t2f-read-note').innerText.includes(t)", arg=app.NOT_DRAWN, timeout=30_000
+            )
+            # The last faces stay, dimmed, with no red "Error" badge over them; the message leaves the seed and its
+            # Random seed button uncovered.
+            badges = page.locator("#t2f-scales .error")
+            assert badges.count() == 6 and not any(badges.nth(i).is_visible() for i in range(6))
+            faces = page.locator("#t2f-scales img")
+            assert faces.count() == 6 and all(faces.nth(i).is_visible() for i in range(6))
+            assert page.eval_on_selector("#t2f-scales .image-container", "e => getComputedStyle(e).opacity") == "0.3"
+            toast = page.locator(".toast-body").first
+            toast.wait_for(timeout=30_000)
+            page.screenshot(path=tmp_path / "error.png", full_page=True)
+            message, dice = toast.bounding_box(), page.get_by_role("button", name="Random seed").bounding_box()
+            assert message["y"] >= dice["y"] + dice["height"] or message["x"] >= dice["x"] + dice["width"], (message, dice)
+
+            # A new face while another tab is open: the Edit tab shows it when opened.
+            box.fill("a young woman with bangs")
+            box.press("Enter")
+            page.wait_for_function(
+                "() => document.querySelector('#t2f-read-note').innerText.includes('Read:')", timeout=30_000
+            )
+            page.get_by_role("tab", name="Edit").click()
+            page.wait_for_function(
+                f"src => {edited}.length === 6 && {edited}[5].src !== src", arg=bald, timeout=30_000
             )
 
             page.screenshot(path=tmp_path / "demo.png", full_page=True)
