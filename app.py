@@ -552,12 +552,9 @@ def _text_interpolation_tab(handlers: Handlers, face: Face, gif_room: Callable[.
     )
 
 
-EDIT_TAB = "Edit"
-
-
 def _edit_tab(handlers: Handlers, face: Face) -> None:
     """The face above with attributes moved by sliders (off, saying why, without an attribute file)."""
-    with gr.Tab(EDIT_TAB) as tab:
+    with gr.Tab("Edit") as tab:
         gr.Markdown(
             "The face above (description, seed, truncation), with attributes moved: each slider moves the "
             "model's reading of the description toward (+) or away from (-) one attribute, same noise."
