@@ -98,3 +98,29 @@ def test_model_card_shows_the_sessions_once_there_are_several():
     card = render_model_card(record | {"sessions": SESSIONS}, curve_file="learning_curve.png")
     assert "## Training sessions" in card and "| 2 | s2 | 220,000 |" in card
     assert "![Learning curve: FID and text adherence against images seen](learning_curve.png)" in card
+
+
+def test_record_evaluation_files_a_report_under_the_session_whose_weights_it_measured(tmp_path, capsys):
+    """A report of session 2's weights, recorded after session 3 exported into the folder, goes to
+    session 2's row (not the last), and the card, which describes session 3's weights, does not show it;
+    a report of weights no session ends with is refused in one line, nothing written."""
+    from tests.test_hub import tiny_train_config, training_record
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    rows = [SESSIONS[0], session("s2", 140_000, 220_000, 128.0), session("s3", 100_000, 320_000, 120.0)]
+    record = training_record(tiny_train_config(), 120) | {"sessions": rows}
+    (weights / "training_record.json").write_text(json.dumps(record))
+    summary = evaluation(fid128=250.0, adherence=0.96)
+    (weights / "evaluation.json").write_text(json.dumps({"summary": summary, "images_seen": 220_000}))
+    assert main(["record-evaluation", "--weights", str(weights)]) == 0
+    sessions = json.loads((weights / "training_record.json").read_text())["sessions"]
+    assert [s.get("evaluation") for s in sessions] == [SESSIONS[0]["evaluation"], summary, None]
+    card = (weights / "README.md").read_text()
+    assert "Not evaluated yet" in card and "| 2 | s2 | 220,000 | 218.0 | 250.0 (36.3) |" in card
+
+    (weights / "evaluation.json").write_text(json.dumps({"summary": summary, "images_seen": 230_000}))
+    before = (weights / "training_record.json").read_text()
+    assert main(["record-evaluation", "--weights", str(weights)]) == 2
+    assert "measured weights after 230,000 images, but no session" in capsys.readouterr().err
+    assert (weights / "training_record.json").read_text() == before

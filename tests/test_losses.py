@@ -13,7 +13,7 @@ from t2f.model import Discriminator, ModelConfig, downsample_pyramid, minibatch_
 from train.fit.config import TrainConfig
 from train.fit.distributed import Dist
 from train.fit.step import build_models, ema_beta, train_step
-from train.fit.losses import kl_standard_normal, mode_seeking, r1_penalty, ra_hinge_d, ra_hinge_g
+from train.fit.losses import kl_standard_normal, mode_seeking, r1_penalty, ra_hinge_d, ra_hinge_g, scale_consistency
 
 SMALL = {4: 16, 8: 16, 16: 8, 32: 8}
 
@@ -161,3 +161,34 @@ def test_bf16_autocast_step_on_the_cpu():
 def test_mode_seeking_needs_an_even_batch():
     with pytest.raises(ValueError, match="batch_size must be even"):
         small_config(batch_size=7, mode_seeking_weight=1.0)
+
+
+def test_scale_consistency_is_the_scale_gap_and_pulls_only_the_smaller_outputs():
+    """Zero for a pyramid made by pooling; otherwise the mean over smaller outputs of their mean absolute
+    difference from the pooled largest, whose gradient reaches the smaller outputs only."""
+    g = torch.Generator().manual_seed(0)
+    top = torch.randn(2, 3, 16, 16, generator=g)
+    pyramid = [F.avg_pool2d(top, 4), F.avg_pool2d(top, 2), top]
+    assert scale_consistency(pyramid).item() == pytest.approx(0.0, abs=1e-7)
+    small = [(x + 0.5 * torch.randn(x.shape, generator=g)).requires_grad_(True) for x in pyramid[:2]]
+    big = top.clone().requires_grad_(True)
+    loss = scale_consistency([*small, big])
+    gaps = [(small[0] - pyramid[0]).abs().mean(), (small[1] - pyramid[1]).abs().mean()]
+    assert loss.item() == pytest.approx(((gaps[0] + gaps[1]) / 2).item(), rel=1e-6)
+    loss.backward()
+    assert big.grad is None and all(x.grad.abs().sum() > 0 for x in small)
+
+
+def test_train_step_adds_the_scale_consistency_term_to_g_only():
+    cfg, off = small_config(scale_consistency_weight=10.0), small_config()
+    runs = {}
+    for name, c in (("on", cfg), ("off", off)):
+        m = build_models(c, torch.device("cpu"))
+        out = train_step(m, c, Dist(), 0, *batch(c))
+        runs[name] = (out, [p.clone() for p in m.G.parameters()], [p.clone() for p in m.D.parameters()])
+    assert "scale_consistency" in runs["on"][0] and "scale_consistency" not in runs["off"][0]
+    assert runs["on"][0]["scale_consistency"] > 0
+    assert all(torch.equal(a, b) for a, b in zip(runs["on"][2], runs["off"][2]))  # D's update is the same
+    assert any(not torch.equal(a, b) for a, b in zip(runs["on"][1], runs["off"][1]))
+    with pytest.raises(ValueError, match="scale_consistency_weight must be a number >= 0"):
+        small_config(scale_consistency_weight=-1.0)

@@ -339,9 +339,11 @@ def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
         fit(other, syn_pack, tmp_path / "s3", resume_from=weights)
     with pytest.raises(FileNotFoundError, match="training_state.safetensors does not exist"):
         fit(cfg, syn_pack, tmp_path / "s4", resume_from=tmp_path)
-    # Another number of captions per image (a smaller pack next session) continues, and says so.
-    fewer = fit(small_config(total_kimg=0.08, captions_per_image=1), syn_pack, tmp_path / "s6", resume_from=weights)
-    assert fewer.record["sessions"][-1]["changes"] == ["captions_per_image: 3 -> 1"]
+    # Another number of captions per image (a smaller pack next session) and the scale-consistency term
+    # switched on continue, and say so.
+    changed = small_config(total_kimg=0.08, captions_per_image=1, scale_consistency_weight=1.0)
+    fewer = fit(changed, syn_pack, tmp_path / "s6", resume_from=weights)
+    assert fewer.record["sessions"][-1]["changes"] == ["captions_per_image: 3 -> 1", "scale_consistency_weight: 0.0 -> 1.0"]
     # The training state may switch D's rgb skips on: they grow from zero and learn; a checkpoint,
     # which continues bitwise, may not.
     grow = ["fit", "--pack", str(syn_pack), "--resume-from", str(weights), "--d-rgb-skips", "--total-kimg", "0.08"]

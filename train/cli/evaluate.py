@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from t2f.files import DEFAULT_WEIGHTS_DIR, EVALUATION_NAME, default_device, write_json
+from t2f.files import DEFAULT_WEIGHTS_DIR, EVALUATION_NAME, RECORD_NAME, default_device, read_json_object, write_json
 from t2f.pipeline import TextToFace
 from train.data.celeba import HELD_OUT, scan_celeba
 from train.eval.classifier import (
@@ -52,6 +52,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, classifier_accuracy=classifier_meta.get("held_out_accuracy"), log=print,
     )  # fmt: skip
     report["weights"] = str(args.weights or DEFAULT_WEIGHTS_DIR)
+    if (local / RECORD_NAME).is_file():  # which weights were measured: record-evaluation files it under their session
+        report["images_seen"] = read_json_object(local / RECORD_NAME)["images_seen"]
     on_gpu = device.type == "cuda"
     report["device"] = torch.cuda.get_device_name(device) if on_gpu else f"CPU (torch threads: {torch.get_num_threads()})"
     report["seconds"] = {"setup": round(setup, 1), **report["seconds"], "total": round(time.perf_counter() - start, 1)}

@@ -40,10 +40,14 @@ def add_fit_parser(subparsers) -> None:
     p.add_argument("--with-training-state", action="store_true", help="also export the compact training state (to continue from it)")
     p.add_argument("--push-to-hub", metavar="USER/NAME", help="push the export to this Hub repo when training ends")
     p.add_argument("--d-rgb-skips", action="store_true", help="switch on D's per-scale rgb skips (with --resume-from, they grow from zero)")
+    p.add_argument("--scale-consistency", type=float, dest="scale_consistency_weight", metavar="WEIGHT", help="weight of the scale-consistency term (0: off; --resume-from may change it)")
     p.set_defaults(func=run_fit)
 
 
-OVERRIDES = ("max_minutes", "total_kimg", "batch_size", "seed", "compile", "precision", "sample_every_minutes", "checkpoint_every_minutes")
+OVERRIDES = (
+    "max_minutes", "total_kimg", "batch_size", "seed", "compile", "precision", "sample_every_minutes", "checkpoint_every_minutes",
+    "scale_consistency_weight",
+)  # fmt: skip
 
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:

@@ -60,6 +60,7 @@ from train.eval.classifier import AttributeClassifier, attribute_labels, load_la
 from train.eval.adherence import adherence_report, claim_matrix, weak_attributes
 from train.eval.metrics import as_float, fid, kid, mean_pairwise_distance
 from train.eval.people import load_people, people_report
+from train.fit.losses import scale_gaps
 
 REPORT_FORMAT = "t2f-evaluation-2"
 # FID moves < 5% between seeds at this N: on celeba-10k the real-vs-real FID at N = 500 (the hardest
@@ -127,11 +128,9 @@ def generate_batched(generate: Generate, texts: list[str], seeds: list[int], bat
     full, half, gaps = [], [], {}
     for i in range(0, len(texts), batch_size):
         images = [x.float().cpu() for x in generate(texts[i : i + batch_size], seeds[i : i + batch_size])]
-        top = images[-1]
-        for x in images[:-1]:
-            gap = (x - F.avg_pool2d(top, top.shape[-1] // x.shape[-1])).abs().mean(dim=(1, 2, 3)).sum().item()
-            gaps[str(x.shape[-1])] = gaps.get(str(x.shape[-1]), 0.0) + gap
-        full.append(top)
+        for x, gap in zip(images[:-1], scale_gaps(images)):
+            gaps[str(x.shape[-1])] = gaps.get(str(x.shape[-1]), 0.0) + gap.sum().item()
+        full.append(images[-1])
         half.append(images[-2])
     return torch.cat(full), torch.cat(half), {r: gap / len(texts) for r, gap in gaps.items()}
 

@@ -42,6 +42,7 @@ class TrainConfig:
     mismatch_weight: float = 1.0  # matching-aware term: real image + wrong text counts as fake
     kl_weight: float = 1.0  # conditioning augmentation KL term (when model.cond_aug), per code dimension
     mode_seeking_weight: float = 0.0  # mode-seeking term (Mao et al. 2019) against noise being ignored (0: off)
+    scale_consistency_weight: float = 0.0  # smaller outputs pulled toward the pooled full-size one (0: off)
     r1_gamma: float = 0.0  # R1 penalty on real images (0: off), applied lazily
     r1_interval: int = 16
     augment: tuple[str, ...] = AUGMENTATIONS  # DiffAugment ops applied to real and fake alike
@@ -74,7 +75,7 @@ class TrainConfig:
         for name in positive:
             if not _finite(getattr(self, name)) or getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be a positive number, got {getattr(self, name)!r}")
-        for name in ("mismatch_weight", "kl_weight", "mode_seeking_weight", "r1_gamma", "ema_rampup"):
+        for name in ("mismatch_weight", "kl_weight", "mode_seeking_weight", "scale_consistency_weight", "r1_gamma", "ema_rampup"):
             if not _finite(getattr(self, name)) or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
         for name in ("beta1", "beta2", "augment_p"):

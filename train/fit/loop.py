@@ -333,14 +333,14 @@ def _check_resumable(cfg: TrainConfig, state: dict, path: Path, world: int | Non
     which continues bitwise), neither ``compile`` nor the number of processes may change either: both
     change the floating-point sums. A checkpoint written before the process count was stored is not
     checked for it. The compact training state (no ``world``) continues closely, not bitwise, so it may
-    move to a compiled run or another number of GPUs, switch on D's rgb skips, and train from a pack with
-    another number of captions per image (each visit draws one caption either way; a next session may
-    rebuild a smaller pack, which encodes in a fraction of the time). Such changes land in the session's
-    ``changes``."""
+    move to a compiled run or another number of GPUs, switch on D's rgb skips, set the scale-consistency
+    weight (a loss term on G's outputs, no new parameters), and train from a pack with another number of
+    captions per image (each visit draws one caption either way; a next session may rebuild a smaller
+    pack, which encodes in a fraction of the time). Such changes land in the session's ``changes``."""
     free = set(RUN_LENGTH_KEYS)
     now, saved = cfg.to_dict(), TrainConfig.from_dict(state["config"]).to_dict()  # defaults for keys added since
     if world is None:
-        free.update({"compile", "captions_per_image"})
+        free.update({"compile", "captions_per_image", "scale_consistency_weight"})
         # The training state may switch D's rgb skips on: they start at zero, so D scores as before.
         if now["model"]["d_rgb_skips"]:
             saved["model"]["d_rgb_skips"] = True

@@ -37,6 +37,22 @@ def mode_seeking(image_a: Tensor, image_b: Tensor, noise_a: Tensor, noise_b: Ten
     return 1 / (image_dist / noise_dist + eps)
 
 
+def scale_gaps(images: list[Tensor]) -> list[Tensor]:
+    """The scale gap of a generator's outputs (smallest to largest, each (N, 3, r, r)): for every output but
+    the largest, the mean absolute difference from the largest average-pooled to its size, one value per
+    image, (N,). Zero for a real pyramid, which is made by that pooling."""
+    top = images[-1]
+    return [(x - F.avg_pool2d(top, top.shape[-1] // x.shape[-1])).abs().mean(dim=(1, 2, 3)) for x in images[:-1]]
+
+
+def scale_consistency(images: list[Tensor]) -> Tensor:
+    """Scale-consistency term: the mean :func:`scale_gaps` of the outputs, with the largest detached, so
+    each smaller image is pulled toward the pooled full-size face and the full-size face is not pulled
+    toward them. Not in MSG-GAN, whose scales are tied only through D: there the 8x8 output stayed
+    speckled colour where the pooled face has its layout (the demo shows both side by side)."""
+    return torch.stack([gap.mean() for gap in scale_gaps([*images[:-1], images[-1].detach()])]).mean()
+
+
 def r1_penalty(scores: Tensor, inputs: list[Tensor]) -> Tensor:
     """R1 (Mescheder et al. 2018): squared gradient norm of the real scores w.r.t. the real inputs,
     summed over every scale the discriminator reads, averaged over the batch."""

@@ -14,7 +14,7 @@ from t2f.model import Discriminator, Generator, downsample_pyramid
 from train.fit.augment import Augment
 from train.fit.config import TrainConfig
 from train.fit.distributed import Dist, all_reduce_mean_
-from train.fit.losses import kl_standard_normal, mode_seeking, r1_penalty, ra_hinge_d, ra_hinge_g
+from train.fit.losses import kl_standard_normal, mode_seeking, r1_penalty, ra_hinge_d, ra_hinge_g, scale_consistency
 
 
 def step_generator(seed: int, step: int, rank: int, device: torch.device) -> torch.Generator:
@@ -161,6 +161,10 @@ def train_step(m: Models, cfg: TrainConfig, d: Dist, step: int, images: Tensor, 
         ms = mode_seeking(top[:h], top[h:], noise[:h], noise[h:])
         loss_g = loss_g + cfg.mode_seeking_weight * ms
         out["mode_seeking"] = ms.detach()
+    if cfg.scale_consistency_weight > 0:
+        sc = scale_consistency([x.float() for x in fake])
+        loss_g = loss_g + cfg.scale_consistency_weight * sc
+        out["scale_consistency"] = sc.detach()
     m.opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     all_reduce_mean_([p.grad for p in m.G.parameters() if p.grad is not None], d)

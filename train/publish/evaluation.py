@@ -20,19 +20,26 @@ from train.publish.readme import readme_blocks, update_readme_block
 def record_evaluation(folder: str | Path, readme: Path | None = None) -> list[Path]:
     """Carry ``folder/evaluation.json`` into the weights folder ``folder``; returns the files written.
 
-    The session that trained the weights (the record's last row) gets the report's summary (so does
-    the training state, which the next session's record starts from); the learning curve is redrawn
-    when any session is evaluated; the model card is rewritten. With ``readme``, the blocks it has of
-    the two (``evaluation``, ``curve``; see :mod:`train.publish.readme`) are rewritten too. Raises
-    FileNotFoundError when the folder lacks the report or the training record.
+    The session that trained the evaluated weights gets the report's summary (so does the training
+    state, which the next session's record starts from): the one whose images seen in all equal the
+    report's ``images_seen``, so a report still counts for its own session after a later run has exported
+    into the folder (reports without the field, older than it: the record's last row). The learning curve
+    is redrawn when any session is evaluated; the model card is rewritten, with the report only when it
+    measured the folder's weights. With ``readme``, the blocks it has of the two (``evaluation``,
+    ``curve``; see :mod:`train.publish.readme`) are rewritten too. Raises FileNotFoundError when the
+    folder lacks the report or the training record, ValueError when the report measured weights that no
+    session of the record ends with.
     """
     folder = Path(folder)
     report = read_json_object(folder / EVALUATION_NAME)
     record = read_json_object(folder / RECORD_NAME)
     written = []
     sessions = record.get("sessions", [])
+    current = report  # the card describes the folder's weights: not a report of an earlier session's
     if sessions:
-        sessions[-1]["evaluation"] = report["summary"]
+        row = _evaluated_session(sessions, report, folder)
+        row["evaluation"] = report["summary"]
+        current = report if row is sessions[-1] else None
         written.append(write_json(folder / RECORD_NAME, record))
         if (folder / STATE_NAME).is_file():
             written.append(update_state_sessions(folder, sessions))
@@ -43,5 +50,19 @@ def record_evaluation(folder: str | Path, readme: Path | None = None) -> list[Pa
         refresh_curve(folder, sessions, readme if "curve" in blocks else None)
     if blocks:
         written.append(readme)
-    written.append(write_model_card(folder, record, report))
+    written.append(write_model_card(folder, record, current))
     return written
+
+
+def _evaluated_session(sessions: list[dict], report: dict, folder: Path) -> dict:
+    """The row of ``sessions`` that ends with the weights ``report`` measured (see record_evaluation)."""
+    if "images_seen" not in report:
+        return sessions[-1]
+    for row in sessions:
+        if row.get("images_seen_total") == report["images_seen"]:
+            return row
+    ends = ", ".join(str(row.get("images_seen_total")) for row in sessions)
+    raise ValueError(
+        f"{folder / EVALUATION_NAME} measured weights after {report['images_seen']:,} images, but no session in "
+        f"{folder / RECORD_NAME} ends there (they end at {ends}): evaluate the folder's weights again"
+    )

@@ -162,7 +162,7 @@ def _training_section(record: dict, config: dict, model: ModelConfig, data: dict
 
 def _evaluation_section(evaluation: dict | None) -> str:
     if not evaluation:
-        return "## Evaluation\n\nNot evaluated yet: there is no `evaluation.json` beside these weights."
+        return "## Evaluation\n\nNot evaluated yet: no `evaluation.json` of these weights (`python -m train evaluate`)."
     summary = evaluation.get("summary")
     headline = summary if isinstance(summary, dict) else evaluation
     metrics = {k: v for k, v in headline.items() if isinstance(v, (numbers.Number, str)) and not isinstance(v, bool)}
