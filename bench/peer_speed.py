@@ -18,6 +18,7 @@ A slow peer on this CPU: the warm-up, the counted step and four timed steps see 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import torch
@@ -99,10 +100,12 @@ def main() -> None:
     with counter:  # a step without it, as three in four are
         peer.step(reals)
     gflop = counter.get_total_flops() / (BATCH * ACCUMULATE) / 1e9
+    print(f"GFLOP per image {gflop:.2f}; timing steps of {BATCH * ACCUMULATE} images", file=sys.stderr, flush=True)
     start, steps = time.perf_counter(), 0
     while time.perf_counter() - start < args.seconds or steps < 4:  # steps 2-5 and on: one in four penalised
         peer.step(reals)
         steps += 1
+        print(f"step {steps}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)  # it is slow here
     rate = steps * BATCH * ACCUMULATE / (time.perf_counter() - start)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print("| candidate | G widths 4..128 | D widths 4..128 | batch | precision | GFLOP/img | img/s |")
