@@ -37,7 +37,7 @@ from PIL import Image
 from starlette.middleware import Middleware
 
 from t2f import ModelConfig, TextToFace
-from t2f.attributes import EDIT_NAMES, TWO_SIDED, claim_key
+from t2f.attributes import EDIT_NAMES, TWO_SIDED, claim_key, negated_edits
 from t2f.files import DEFAULT_WEIGHTS_DIR
 from t2f.pipeline import check_seed
 from t2f.text import MAX_TEXT_CHARS, check_text
@@ -326,6 +326,9 @@ class Handlers:
             )
         else:
             note = f"Read: **{', '.join(said)}**."
+            steered = sorted(negated_edits(readings)) if pipe.steers else []
+            if steered:
+                note += f" The face is steered away from what it negates: {', '.join(steered)}."
             if open_:
                 note += f" Not said: {' and '.join(' or '.join(TWO_SIDED[a]) for a in open_)}, so the seed decides."
             note += (

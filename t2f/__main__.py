@@ -16,8 +16,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from t2f.attributes import EDIT_NAMES, check_strengths
-from t2f.pipeline import MAX_BATCH, TextToFace, check_device, check_seed, check_truncation, scales_strip
+from t2f.attributes import EDIT_NAMES, NEGATION_STRENGTH, check_strengths
+from t2f.pipeline import (
+    MAX_BATCH, TextToFace, check_device, check_negation_strength, check_seed, check_truncation, scales_strip,
+)  # fmt: skip
 from t2f.text import check_text
 
 WEIGHTS_ENV = "T2F_WEIGHTS"
@@ -53,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="NAME=STRENGTH",
         help=f"edit the face: strengths in [-1, 1] for {', '.join(EDIT_NAMES)} (e.g. --edit smiling=0.8 age=-0.5)",
+    )
+    add(
+        "--negation-strength",
+        type=float,
+        default=NEGATION_STRENGTH,
+        metavar="S",
+        help=f"steer away from what the description negates, e.g. 'no beard': 0 (off) to 1 (default {NEGATION_STRENGTH:g})",
     )
     add("--device", help="cpu or cuda (default: cuda when present)")
     return parser
@@ -100,12 +109,13 @@ def run(args: argparse.Namespace) -> None:
     seeds = [check_seed(args.seed + i) for i in range(args.n)]
     truncation = check_truncation(args.truncation)
     strengths = parse_edits(args.edit) if args.edit else None
+    negation_strength = check_negation_strength(args.negation_strength)
     device = check_device(args.device)
     paths = output_paths(args.out, seeds)
     for path in paths:
         check_output(path)
 
-    pipe = TextToFace.from_pretrained(args.weights, device=device)
+    pipe = TextToFace.from_pretrained(args.weights, device=device, negation_strength=negation_strength)
     if strengths is None:
         faces = pipe([text] * len(seeds), seeds, truncation=truncation)
     else:

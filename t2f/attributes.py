@@ -59,6 +59,9 @@ assert set(SAID) | set(TWO_SIDED) | set(NEGATIVE) == set(READ_ATTRIBUTES)
 # A two-sided attribute counts as said when its likelier side is at least this probable; nearer even, the
 # description leaves it open (e.g. "a person with glasses" and gender) and the seed decides.
 SURE = 0.75
+# How far a description's code moves away from each attribute it negates: the share of the way to the end of
+# the training codes' range on the absent side (AttributeModel.steer_codes; chosen by bench/negation_steering.py).
+NEGATION_STRENGTH = 1.0
 TENSOR_NAMES = ("hidden_weight", "hidden_bias", "probe_weight", "probe_bias", "directions", "step", "low", "high")
 
 
@@ -124,6 +127,27 @@ def _readings(attribute: str, p: float, negated: float) -> list[Reading]:
     if q >= 0.5:
         return [Reading(attribute, said, "present", q)]
     return [Reading(attribute, said, "absent", negated) if negated >= 0.5 else Reading(attribute, said, "not said", q)]
+
+
+def negated_edits(readings: list[Reading]) -> dict[str, float]:
+    """{edit name: -1 or +1}: the way each edit direction points away from an attribute that ``readings`` read
+    as absent ("no beard" -> {"beard": -1}; "without glasses" -> {"eyeglasses": -1}), for
+    :meth:`AttributeModel.steer_codes`. Man/woman and young/older are skipped: their absent side is the other
+    side present, which the text already says; so are attributes with no edit direction (hats, earrings).
+
+    Why: the sentence encoder puts "without glasses" next to "with glasses" (all-MiniLM-L6-v2: the shipped
+    generator's code for it lies nearer that of "with glasses" than that of "a woman"), but the read-out's
+    negation probe tells them apart.
+    """
+    edits = {e.attribute: e for e in EDITS}
+    sides = {}
+    for r in readings:
+        edit = edits.get(r.attribute)
+        if r.status != "absent" or r.attribute in TWO_SIDED or edit is None:
+            continue
+        absent_value = r.attribute in NEGATIVE  # "beard" absent is No_Beard true; "glasses" absent, Eyeglasses false
+        sides[edit.name] = 1.0 if absent_value == edit.toward else -1.0
+    return sides
 
 
 def claim_key(reading: Reading) -> str:
@@ -249,6 +273,28 @@ class AttributeModel:
             codes = codes + (target - t)[:, None] * u
         return codes
 
+
+    def steer_codes(self, codes: Tensor, sides: dict[str, float], strength: float) -> Tensor:
+        """Move text codes (N, cond_dim) toward one end of the training range along directions: ``sides`` maps
+        edit names to -1 (toward ``low``) or +1 (toward ``high``), as :func:`negated_edits` gives them.
+
+        Each code's position t along a direction moves ``strength`` (0-1) of the way to that end (1: onto it),
+        never backwards: a code already beyond the end stays. Unlike an edit's fixed step, the move grows
+        with how far the text's code lies on the wrong side.
+        Directions apply in EDITS order, the rest of the code is unchanged.
+        """
+        directions = self.directions.to(codes.device)
+        for k, name in enumerate(EDIT_NAMES):
+            side = sides.get(name)
+            if side is None:
+                continue
+            u = directions[k]
+            t = codes @ u
+            end = float(self.low[k]) if side < 0 else float(self.high[k])
+            move = strength * (end - t)
+            move = move.clamp(max=0.0) if side < 0 else move.clamp(min=0.0)
+            codes = codes + move[:, None] * u
+        return codes
 
 def save_attribute_model(model: AttributeModel, folder: str | Path) -> Path:
     """Write ``attributes.safetensors`` and ``attributes.json`` into ``folder``; returns the tensor file."""

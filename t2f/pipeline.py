@@ -27,7 +27,8 @@ from PIL import Image
 from torch import Tensor, nn
 
 from t2f.attributes import (
-    BUILD_COMMAND, AttributeModel, Drawn, Reading, check_strengths, load_attribute_model, read_drawn,
+    BUILD_COMMAND, NEGATION_STRENGTH, AttributeModel, Drawn, Reading, check_strengths, load_attribute_model,
+    negated_edits, read_drawn,
 )  # fmt: skip
 from t2f.files import ATTRIBUTES_NAME, default_device
 from t2f.hub import resolve_weights
@@ -73,6 +74,13 @@ def check_truncation(truncation: object) -> float:
     if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real) or not 0.0 <= truncation <= 1.0:
         raise ValueError(f"truncation must be a number in [0, 1], got {truncation!r}")
     return float(truncation)
+
+
+def check_negation_strength(strength: object) -> float:
+    """How far to steer away from what a description negates, in [0, 1] (0: off; see :meth:`TextToFace.codes`)."""
+    if isinstance(strength, bool) or not isinstance(strength, numbers.Real) or not 0.0 <= strength <= 1.0:
+        raise ValueError(f"negation strength must be a number in [0, 1] (0: off), got {strength!r}")
+    return float(strength)
 
 
 def check_device(device: str | torch.device | None) -> torch.device:
@@ -153,6 +161,9 @@ class TextToFace:
     ``self.generator`` is a frozen copy of the ``generator`` given, on the pipeline's device (the
     caller's module is left as it was: its mode, gradients and device); faces come from a faster copy
     of it (see ``_inference_copy``), so changes to ``generator`` after construction do not reach them.
+
+    With the weights' attribute model, each description's text code is steered away from what the description
+    negates ("no beard", "without glasses") by ``negation_strength``; 0 turns it off: see :meth:`codes`.
     """
 
     def __init__(
@@ -163,6 +174,7 @@ class TextToFace:
         *,
         attributes: AttributeModel | None = None,
         drawn: dict[str, Drawn] | None = None,
+        negation_strength: float = NEGATION_STRENGTH,
     ):
         config = generator.config
         if text_encoder.name != config.text_encoder or text_encoder.dim != config.text_dim:
@@ -178,6 +190,7 @@ class TextToFace:
         self.config = config
         self.attributes = attributes  # the read-out and edit directions (t2f.attributes), when built
         self.drawn = drawn or {}  # how often faces show each claim people make, when evaluated (t2f.attributes)
+        self.negation_strength = check_negation_strength(negation_strength)
         # Checked once: the generator is this pipeline's frozen copy, so the answer cannot change later.
         self.edit_problem = self._edit_problem()
         self._cache: OrderedDict[str, Tensor] = OrderedDict()
@@ -194,6 +207,7 @@ class TextToFace:
         cache_dir: str | Path | None = None,
         local_files_only: bool = False,
         token: str | bool | None = None,
+        negation_strength: float = NEGATION_STRENGTH,
     ) -> TextToFace:
         """Load weights from the bundled ``weights/`` (default), a local folder or a Hub repo id.
 
@@ -202,6 +216,7 @@ class TextToFace:
         Errors in the generator's files raise; a broken optional file (the attribute read-out, the
         evaluation report) only turns its part off: a warning, ``edit_problem`` says why, ``drawn`` is empty.
         """
+        negation_strength = check_negation_strength(negation_strength)
         folder = resolve_weights(
             name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
         )
@@ -221,7 +236,7 @@ class TextToFace:
             drawn = read_drawn(folder)
         except (OSError, ValueError) as e:
             warnings.warn(f"how often faces show what is asked is unknown: {e}", stacklevel=2)
-        pipe = cls(generator, encoder, device=device, attributes=attributes, drawn=drawn)
+        pipe = cls(generator, encoder, device=device, attributes=attributes, drawn=drawn, negation_strength=negation_strength)
         pipe.edit_problem = broken or pipe.edit_problem
         return pipe
 
@@ -332,7 +347,7 @@ class TextToFace:
             first = check_seed(seed)
             seeds = [check_seed(first + i) for i in range(len(texts))]
         texts = [check_text(t) for t in texts]
-        images = self.generate(self.noise(seeds, truncation), self.encode(texts))
+        images = self.synthesize(self.noise(seeds, truncation), self.codes(texts))
         outputs = self._outputs(images, texts, seeds, return_tensors)
         return outputs[0] if single else outputs
 
@@ -356,7 +371,7 @@ class TextToFace:
         text = check_text(prompt)
         za, zb = self.noise([seed_a, seed_b], truncation).cpu()
         z = slerp(za, zb, ts)
-        images = self.generate(z, self.encode([text]).expand(len(ts), -1))
+        images = self.synthesize(z, self.codes([text]).expand(len(ts), -1))
         return self._outputs(images, [text] * len(ts), [check_seed(seed_a)] * len(ts), return_tensors, ts)
 
     def interpolate_texts(
@@ -370,13 +385,13 @@ class TextToFace:
         truncation: float = 1.0,
         return_tensors: bool = False,
     ) -> list[FaceOutput]:
-        """Frames along the straight line between the two descriptions' embeddings, same noise."""
+        """Frames along the straight line between the two descriptions' text codes (:meth:`codes`), same noise."""
         ts = _positions(steps, at)
         a, b = check_text(prompt_a), check_text(prompt_b)
-        ea, eb = self.encode([a, b])
-        text = torch.lerp(ea[None], eb[None], ts.to(ea.device)[:, None])
+        ca, cb = self.codes([a, b])
+        codes = torch.lerp(ca[None], cb[None], ts.to(ca.device)[:, None])
         z = self.noise([seed], truncation).expand(len(ts), -1)
-        images = self.generate(z, text)
+        images = self.synthesize(z, codes)
         labels = [a if t == 0 else b if t == 1 else f"{a} -> {b}" for t in ts.tolist()]
         return self._outputs(images, labels, [check_seed(seed)] * len(ts), return_tensors, ts)
 
@@ -408,6 +423,29 @@ class TextToFace:
         """The generator's mean text codes (N, cond_dim) of embeddings (N, text_dim), as :meth:`generate` makes them."""
         return torch.cat([self._net.cond(row) for row in text.to(self.device, torch.float32).split(1)])
 
+    @property
+    def steers(self) -> bool:
+        """Whether faces are steered away from what descriptions negate: a ``negation_strength`` above 0 and an
+        attribute model built for these weights."""
+        return self.negation_strength > 0 and self.edit_problem is None
+
+    def codes(self, texts: Sequence[str]) -> Tensor:
+        """The text codes (N, cond_dim) that faces are drawn from (:meth:`synthesize`): the generator's mean
+        code of each description, moved ``negation_strength`` of the way to the absent end of the training
+        range along each attribute that the read-out reads as negated, when :attr:`steers`
+        (``t2f.attributes.negated_edits``, ``AttributeModel.steer_codes``); unchanged for a description that
+        negates nothing, so ``synthesize(z, codes(texts))`` is then ``generate(z, encode(texts))``.
+        """
+        embeddings = self.encode(texts)
+        codes = self.text_codes(embeddings)
+        if not self.steers:
+            return codes
+        rows = []
+        for embedding, code in zip(embeddings, codes):
+            sides = negated_edits(self.attributes.read(embedding.cpu()))
+            rows.append(self.attributes.steer_codes(code[None], sides, self.negation_strength) if sides else code[None])
+        return torch.cat(rows)
+
     def edit(
         self,
         prompt: str,
@@ -430,7 +468,7 @@ class TextToFace:
             raise (FileNotFoundError if self.attributes is None else ValueError)(self.edit_problem)
         if not any(strengths.values()):
             return self(text, seed, truncation=truncation, return_tensors=return_tensors)
-        codes = self.attributes.edit_codes(self.text_codes(self.encode([text])), strengths)
+        codes = self.attributes.edit_codes(self.codes([text]), strengths)
         images = self.synthesize(self.noise([seed], truncation), codes)
         return self._outputs(images, [text], [seed], return_tensors)[0]
 

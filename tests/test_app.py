@@ -183,6 +183,15 @@ def shipped(tmp_path_factory) -> app.Handlers:
     return app.Handlers(TextToFace.from_pretrained(), tmp_path_factory.mktemp("shipped-gifs"))
 
 
+def test_attributes_say_what_the_face_is_steered_away_from(shipped):
+    rows, note = shipped.attributes("a clean-shaven man without glasses")
+    read = {row[0]: row[1] for row in rows}
+    assert read["beard"] == read["glasses"] == "absent"
+    assert "The face is steered away from what it negates: beard, eyeglasses." in note
+    _, note = shipped.attributes("a smiling woman with glasses")
+    assert "steered" not in note
+
+
 def test_attributes_say_when_gender_is_left_open(shipped):
     rows, note = shipped.attributes("a face with glasses")
     read = {row[0]: row[1] for row in rows}

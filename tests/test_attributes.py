@@ -234,3 +234,72 @@ def test_off_topic_texts_are_seeded_and_of_every_kind():
         assert not pronoun or t.states_gender, t
         assert t.states_gender <= (t.kind == "person"), t
     assert any(t.kind == "person" and not t.states_gender for t in texts)  # "The weather was sunny ..."
+
+
+def test_negated_edits_point_away_from_each_negated_attribute_that_has_a_direction():
+    from t2f.attributes import Reading, negated_edits
+
+    readings = [
+        Reading("No_Beard", "beard", "absent", 0.9),  # "no beard": +1 on "beard" is a beard, so -1
+        Reading("Eyeglasses", "glasses", "absent", 0.8),
+        Reading("Smiling", "smiling", "present", 0.9),  # said, not negated
+        Reading("Young", "young", "absent", 0.9),  # the other side ("older") is what the text says
+        Reading("Wearing_Hat", "hat", "absent", 0.9),  # no edit direction for hats
+        Reading("Bald", "bald", "not said", 0.1),
+    ]
+    assert negated_edits(readings) == {"beard": -1.0, "eyeglasses": -1.0}
+    assert negated_edits(readings[2:]) == {}
+
+
+def test_steering_moves_a_share_of_the_way_to_the_end_of_the_range_and_never_back(pipe):
+    model = pipe.attributes
+    k = EDIT_NAMES.index("eyeglasses")
+    u, low, high = model.directions[k], float(model.low[k]), float(model.high[k])
+    base = torch.randn(3, u.shape[0], generator=torch.Generator().manual_seed(0))
+    base = base - (base @ u)[:, None] * u  # positions along u: high + 1, the middle of the range, low - 1
+    codes = base + torch.tensor([high + 1, (low + high) / 2, low - 1])[:, None] * u
+    steered = model.steer_codes(codes, {"eyeglasses": -1.0}, 0.5)
+    t = steered @ u
+    assert t.tolist() == pytest.approx([(high + 1 + low) / 2, ((low + high) / 2 + low) / 2, low - 1], abs=1e-4)
+    assert torch.allclose(steered - t[:, None] * u, base, atol=1e-4)  # nothing else moves
+    assert float(model.steer_codes(codes, {"eyeglasses": -1.0}, 1.0)[0] @ u) == pytest.approx(low, abs=1e-4)
+    assert float(model.steer_codes(codes, {"eyeglasses": 1.0}, 1.0)[2] @ u) == pytest.approx(high, abs=1e-4)
+    assert torch.equal(model.steer_codes(codes, {}, 1.0), codes)
+
+
+def test_the_shipped_pipeline_steers_away_from_what_a_description_negates(tmp_path, capsys):
+    from t2f.attributes import NEGATION_STRENGTH
+
+    shipped = TextToFace.from_pretrained()
+    assert shipped.steers and shipped.negation_strength == NEGATION_STRENGTH
+    k = EDIT_NAMES.index("eyeglasses")
+    u, low = shipped.attributes.directions[k], float(shipped.attributes.low[k])
+    negated = "a woman without glasses"
+    plain = shipped.text_codes(shipped.encode([negated]))
+    said, unsaid = shipped.text_codes(shipped.encode(["a woman with glasses", "a woman"]))
+    # Why steer: the code of "without glasses" lies nearer "with glasses" than "a woman" (which says nothing).
+    assert float((plain[0] - unsaid) @ u) > 0.5 * float((said - unsaid) @ u)
+    moved = shipped.codes([negated]) - plain
+    assert float((plain[0] + moved[0]) @ u) == pytest.approx(low + (1 - NEGATION_STRENGTH) * float(plain[0] @ u - low), abs=1e-3)
+    assert torch.allclose(moved[0] - (moved[0] @ u) * u, torch.zeros_like(u), atol=1e-4)  # only along glasses
+    assert torch.equal(shipped.codes(["a woman with glasses"]), said[None])  # negates nothing: the plain code
+    steered = pixels(shipped(negated, 5))
+    shipped.negation_strength = 0.0  # off: the plain generator's face, bit for bit
+    assert not shipped.steers
+    unsteered = shipped.generate(shipped.noise([5]), shipped.encode([negated]))[-1]
+    np.testing.assert_array_equal(np.asarray(shipped(negated, 5, return_tensors=True).tensors[128]), unsteered[0].numpy())
+    assert not np.array_equal(pixels(shipped(negated, 5)), steered)
+    # The command line steers by default, and --negation-strength 0 turns it off.
+    from PIL import Image
+
+    for strength, expected in (([], steered), (["--negation-strength", "0"], pixels(shipped(negated, 5)))):
+        assert main([negated, "--seed", "5", "--out", str(tmp_path / "f.png"), *strength]) == 0
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "f.png")), expected)
+
+
+def test_negation_strength_is_checked_and_needs_the_attribute_file(tiny_weights):
+    with pytest.raises(ValueError, match=r"negation strength must be a number in \[0, 1\]"):
+        TextToFace.from_pretrained(tiny_weights, negation_strength=3)
+    bare = TextToFace.from_pretrained(tiny_weights)
+    assert bare.negation_strength > 0 and not bare.steers  # no attributes.safetensors: plain codes
+    assert torch.equal(bare.codes(["a man with no beard"]), bare.text_codes(bare.encode(["a man with no beard"])))

@@ -86,6 +86,7 @@ BAD_ARGS = {
     "no extension": (["--out", "{tmp}/face"], "cannot tell an image type from the file name .*face: end it with .png"),
     "unwritable type": (["--out", "{tmp}/face.pdfx"], "cannot tell an image type"),
     "device": (["--device", "gpu"], "unknown device 'gpu'"),
+    "negation strength": (["--negation-strength", "1.5"], r"negation strength must be a number in \[0, 1\] \(0: off\), got 1.5"),
     "missing weights": (["--weights", "{tmp}/nothing"], "weights folder .*nothing does not exist, and it is not a Hub repo id"),
     "offline repo id": (["--weights", "someone/t2f"], "there is no folder someone/t2f, and as a Hub repo id: cannot download"),
     "weights not a model": (["--weights", "{tmp}"], "config.json is missing"),

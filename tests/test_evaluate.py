@@ -279,6 +279,9 @@ def test_adherence_is_higher_for_matched_than_shuffled_captions(synthetic, train
     assert "| precision: share of the attributes shown that the caption asks for |" in markdown and "Eyeglasses (0.600)" in markdown
     assert "Weights:" not in markdown  # which weights, when the report knows (evaluate --weights with a record)
     assert "Weights: `w` after 12,345 training images." in results_markdown(report | {"weights": "w", "images_seen": 12345})
+    assert "Negation steering" not in markdown
+    assert "`negation_strength`): 0 (off)." in results_markdown(report | {"negation_strength": 0.0})
+    assert "`negation_strength`): 0.5." in results_markdown(report | {"negation_strength": 0.5})
 
 
 def test_scale_gap_is_the_distance_of_each_scale_from_the_pooled_full_face():

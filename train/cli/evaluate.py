@@ -43,8 +43,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     pipe.encode(["warm-up"])  # loads the text encoder: counted in setup, not in generation
 
-    def generate(texts: list[str], seeds: list[int]) -> list[Tensor]:
-        return pipe.generate(pipe.noise(seeds), pipe.encode(texts))
+    def generate(texts: list[str], seeds: list[int]) -> list[Tensor]:  # as pipe(texts, seeds) draws them
+        return pipe.synthesize(pipe.noise(seeds), pipe.codes(texts))
 
     setup = time.perf_counter() - start
     report = evaluate(
@@ -52,6 +52,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, classifier_accuracy=classifier_meta.get("held_out_accuracy"), log=print,
     )  # fmt: skip
     report["weights"] = str(args.weights or DEFAULT_WEIGHTS_DIR)
+    report["negation_strength"] = pipe.negation_strength if pipe.steers else 0.0
     if (local / RECORD_NAME).is_file():  # which weights were measured: record-evaluation files it under their session
         report["images_seen"] = read_json_object(local / RECORD_NAME)["images_seen"]
     on_gpu = device.type == "cuda"

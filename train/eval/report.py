@@ -104,6 +104,12 @@ def results_markdown(report: dict) -> str:
             f"Held-out CelebA faces, N = {report['n']}, seed {report['seed']} (split: {report['split']}); each "
             "generated face comes from the caption of one held-out image."
             + (f" Weights: `{report['weights']}` after {report['images_seen']:,} training images." if "images_seen" in report else "")
+            + (
+                f" Negation steering (the pipeline's `negation_strength`): {report['negation_strength']:g}"
+                + (" (off)." if not report["negation_strength"] else ".")
+                if "negation_strength" in report
+                else ""
+            )
         ),
         "",
         "| Scale | FID | FID real vs real (floor) | KID x1000 | KID x1000 floor |",
