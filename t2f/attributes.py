@@ -273,7 +273,6 @@ class AttributeModel:
             codes = codes + (target - t)[:, None] * u
         return codes
 
-
     def steer_codes(self, codes: Tensor, sides: dict[str, float], strength: float) -> Tensor:
         """Move text codes (N, cond_dim) toward one end of the training range along directions: ``sides`` maps
         edit names to -1 (toward ``low``) or +1 (toward ``high``), as :func:`negated_edits` gives them.
@@ -295,6 +294,7 @@ class AttributeModel:
             move = move.clamp(max=0.0) if side < 0 else move.clamp(min=0.0)
             codes = codes + move[:, None] * u
         return codes
+
 
 def save_attribute_model(model: AttributeModel, folder: str | Path) -> Path:
     """Write ``attributes.safetensors`` and ``attributes.json`` into ``folder``; returns the tensor file."""

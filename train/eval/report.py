@@ -99,17 +99,14 @@ def results_markdown(report: dict) -> str:
     adherence per claim and the classifier's held-out accuracy per attribute."""
     r = report["resolution"]
     realism_, scales, net = report["realism"], report["realism"]["scales"], report["realism"]["network"]
+    strength = report.get("negation_strength")
+    steering = "" if strength is None else f" Negation steering (the pipeline's `negation_strength`): {strength:g}{'' if strength else ' (off)'}."
     lines = [
         (
             f"Held-out CelebA faces, N = {report['n']}, seed {report['seed']} (split: {report['split']}); each "
             "generated face comes from the caption of one held-out image."
             + (f" Weights: `{report['weights']}` after {report['images_seen']:,} training images." if "images_seen" in report else "")
-            + (
-                f" Negation steering (the pipeline's `negation_strength`): {report['negation_strength']:g}"
-                + (" (off)." if not report["negation_strength"] else ".")
-                if "negation_strength" in report
-                else ""
-            )
+            + steering
         ),
         "",
         "| Scale | FID | FID real vs real (floor) | KID x1000 | KID x1000 floor |",
