@@ -54,6 +54,7 @@ GIF_MAX_AGE_S = 3600  # the app's copies of served GIFs; Gradio keeps its own ca
 # shown is the seed used; the API takes seeds up to 2**63 - 1 exactly.
 BROWSER_SAFE_SEEDS = 2**53
 EDIT_STEP = 0.05  # slider resolution of edit strengths
+EDIT_TAB = "Edit"
 EDIT_LABELS = {"age": "age (- younger, + older)", "male": "male (- female, + male)"}
 CONCURRENCY = 2  # requests served at once; more only splits the CPU's cores between them
 # The handlers that run the model: on ZeroGPU each call borrows the GPU through spaces.GPU.
@@ -356,6 +357,19 @@ class Handlers:
         face = self.pipe.edit(description, _seed(seed), dict(zip(EDIT_NAMES, strengths)), truncation=truncation)
         return tuple(face.images[r] for r in self.scales)
 
+    def edit_if_open(self, editing: bool, description: str, seed: float, truncation: float, *strengths: float) -> tuple:
+        """A new face above, in the Edit tab: drawn there (as :meth:`edit`) when the tab is open; otherwise the
+        tab's images are cleared, so no stale face shows, and opening the tab draws it. Spares every Generate
+        in the other tabs a second drawing."""
+        if not editing:
+            return (None,) * len(self.scales)
+        return self.edit(description, seed, truncation, *strengths)
+
+    @staticmethod
+    def tab_opened(event: gr.SelectData) -> bool:
+        """Whether the tab just opened is the Edit tab."""
+        return event.value == EDIT_TAB
+
     def _write_gif(self, frames: list[Image.Image]) -> str:
         """Save an endlessly looping GIF in the app's temporary folder and return its path.
 
@@ -555,9 +569,9 @@ def _text_interpolation_tab(handlers: Handlers, face: Face, gif_room: Callable[.
     )
 
 
-def _edit_tab(handlers: Handlers, face: Face) -> None:
+def _edit_tab(handlers: Handlers, face: Face, tabs: gr.Tabs) -> None:
     """The face above with attributes moved by sliders (off, saying why, without an attribute file)."""
-    with gr.Tab("Edit") as tab:
+    with gr.Tab(EDIT_TAB) as tab:
         gr.Markdown(
             "The face above (description, seed, truncation), with attributes moved: each slider moves the "
             "model's reading of the description toward (+) or away from (-) one attribute, same noise."
@@ -579,9 +593,11 @@ def _edit_tab(handlers: Handlers, face: Face) -> None:
     reset.click(lambda: [0.0] * len(sliders), None, sliders, api_visibility="private").then(
         handlers.edit, inputs, scales, api_visibility="private"
     )
-    if not handlers.edit_problem:  # opening the tab, or a new face above, draws the face to edit
+    if not handlers.edit_problem:  # opening the tab, or a new face above while it is open, draws the face to edit
+        editing = gr.State(False)
+        tabs.select(handlers.tab_opened, None, editing, api_visibility="private")
         tab.select(handlers.edit, inputs, scales, api_visibility="private")
-        face.generated.success(handlers.edit, inputs, scales, api_visibility="private")
+        face.generated.success(handlers.edit_if_open, [editing, *inputs], scales, api_visibility="private")
 
 
 NOT_DRAWN = "No face was drawn for this description: the error message says why."
@@ -620,11 +636,11 @@ def build_demo(pipe: TextToFace | str, gif_dir: Path | None = None) -> gr.Blocks
             gr.Markdown(f"**⚠ {handlers.problem}**", elem_id="t2f-banner")
         face = _generate_tab(demo, handlers)
         gif_room = _gif_room(demo)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             _variations_tab(handlers, face)
             _seed_interpolation_tab(handlers, face, gif_room)
             _text_interpolation_tab(handlers, face, gif_room)
-            _edit_tab(handlers, face)
+            _edit_tab(handlers, face, tabs)
             _read_tab(handlers, face)
             _about_tab()
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(MONITORING_SUMMARY_EVERY))  # read by queue()

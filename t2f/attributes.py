@@ -35,7 +35,7 @@ from t2f.captions import ATTRIBUTES, EXCLUDED
 from t2f.files import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME, EVALUATION_NAME, read_json_object, read_state_dict
 from t2f.model import Generator, ModelConfig, normalize_text
 
-FORMAT = "t2f-attributes-2"  # 2: MLP probes, the negation probe
+FORMAT = "t2f-attributes-3"  # 2: MLP probes, the negation probe; 3: hat, mustache and earrings directions
 BUILD_COMMAND = "python -m train attributes --weights WEIGHTS_FOLDER --pack TRAINING_PACK"
 READ_ATTRIBUTES: tuple[str, ...] = tuple(a for a in ATTRIBUTES if a not in EXCLUDED)
 
@@ -96,6 +96,9 @@ EDITS: tuple[EditDirection, ...] = (
     EditDirection("bald", "Bald", True, context=(("Male", True),)),
     EditDirection("makeup", "Heavy_Makeup", True, context=(("Male", False),)),
     EditDirection("lipstick", "Wearing_Lipstick", True, context=(("Male", False),)),
+    EditDirection("hat", "Wearing_Hat", True),
+    EditDirection("mustache", "Mustache", True, context=(("Male", True),)),
+    EditDirection("earrings", "Wearing_Earrings", True, context=(("Male", False),)),
     # Gender alone: no beard and no makeup on either side, so the direction does not carry them along.
     EditDirection("male", "Male", True, context=(("No_Beard", True),), clear=("Heavy_Makeup", "Wearing_Lipstick", *_FACIAL_HAIR)),
 )  # fmt: skip
@@ -133,7 +136,7 @@ def negated_edits(readings: list[Reading]) -> dict[str, float]:
     """{edit name: -1 or +1}: the way each edit direction points away from an attribute that ``readings`` read
     as absent ("no beard" -> {"beard": -1}; "without glasses" -> {"eyeglasses": -1}), for
     :meth:`AttributeModel.steer_codes`. Man/woman and young/older are skipped: their absent side is the other
-    side present, which the text already says; so are attributes with no edit direction (hats, earrings).
+    side present, which the text already says; so are attributes with no edit direction (necklaces, bangs).
 
     Why: the sentence encoder puts "without glasses" next to "with glasses" (all-MiniLM-L6-v2: the shipped
     generator's code for it lies nearer that of "with glasses" than that of "a woman"), but the read-out's

@@ -15,7 +15,7 @@ import torch
 
 from t2f import Generator, TextToFace
 from t2f.__main__ import main
-from t2f.attributes import EDIT_NAMES, EDITS
+from t2f.attributes import EDIT_NAMES, EDITS, FORMAT
 from t2f.files import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME
 from t2f.text import get_text_encoder
 from train.publish.attributes import FREE_DESCRIPTIONS, build_attribute_model, matched_captions
@@ -86,7 +86,13 @@ def test_bad_strengths_name_what_is_allowed(pipe, strengths, message):
 
 @pytest.mark.parametrize(
     ("edit", "words"),
-    [("eyeglasses", ("glasses", "spectacles", "specs", "bespectacled")), ("smiling", ("smil", "grin", "beam"))],
+    [
+        ("eyeglasses", ("glasses", "spectacles", "specs", "bespectacled")),
+        ("smiling", ("smil", "grin", "beam")),
+        ("hat", ("hat", "cap", "beanie")),
+        ("mustache", ("mustache", "moustache")),
+        ("earrings", ("earring",)),
+    ],
 )
 def test_matched_captions_state_the_edited_attribute_on_the_plus_side(edit, words):
     """Captions name only some attributes: every +1 caption of a pair still says the edited one."""
@@ -152,7 +158,7 @@ def test_an_old_format_attribute_file_asks_for_a_rebuild(tiny_edit_weights, tmp_
     shutil.copytree(tiny_edit_weights, tmp_path, dirs_exist_ok=True)
     info = json.loads((tmp_path / ATTRIBUTES_CONFIG_NAME).read_text())
     (tmp_path / ATTRIBUTES_CONFIG_NAME).write_text(json.dumps({**info, "format": "t2f-attributes-1"}))
-    with pytest.warns(UserWarning, match="not a t2f-attributes-2 file.*rebuild it with `python -m train attributes"):
+    with pytest.warns(UserWarning, match=f"not a {FORMAT} file.*rebuild it with `python -m train attributes"):
         TextToFace.from_pretrained(tmp_path)
 
 
@@ -223,6 +229,24 @@ def test_claim_keys_name_what_the_face_should_show(attribute, said, status, key)
     assert claim_key(Reading(attribute, said, status, 0.9)) == key
 
 
+def test_claim_targets_leave_an_unsaid_age_open_and_train_every_caption():
+    from t2f.attributes import READ_ATTRIBUTES
+    from t2f.captions import ATTRIBUTES
+    from train.publish.attributes import claim_targets
+
+    claims = torch.full((3, len(ATTRIBUTES)), -1, dtype=torch.int8)
+    young, glasses, beard = (ATTRIBUTES.index(a) for a in ("Young", "Eyeglasses", "No_Beard"))
+    claims[0, young], claims[2, young] = 1, 0  # "a young ...", the second caption says no age, "an older ..."
+    claims[1, glasses], claims[2, beard] = 0, 1  # "without glasses", "clean-shaven"
+    targets, mask, negated, negation_mask = claim_targets(claims)
+    col = {a: READ_ATTRIBUTES.index(a) for a in ("Young", "Eyeglasses", "No_Beard")}
+    assert targets[:, col["Young"]].tolist() == [1.0, 0.5, 0.0] and bool(mask.all())
+    assert targets[:, col["Eyeglasses"]].tolist() == [0.0, 0.0, 0.0] and negated[:, col["Eyeglasses"]].tolist() == [0, 1, 0]
+    # No_Beard's output is 1 unless a beard is stated ("beard" reads as 1 - p): clean-shaven is 1, and negated.
+    assert targets[:, col["No_Beard"]].tolist() == [1.0, 1.0, 1.0] and negated[:, col["No_Beard"]].tolist() == [0, 0, 1]
+    assert not negation_mask[:, col["Young"]].any() and negation_mask[:, col["Eyeglasses"]].all()
+
+
 def test_off_topic_texts_are_seeded_and_of_every_kind():
     from train.publish.off_topic import KINDS, off_topic_texts
 
@@ -242,13 +266,14 @@ def test_negated_edits_point_away_from_each_negated_attribute_that_has_a_directi
     readings = [
         Reading("No_Beard", "beard", "absent", 0.9),  # "no beard": +1 on "beard" is a beard, so -1
         Reading("Eyeglasses", "glasses", "absent", 0.8),
+        Reading("Wearing_Hat", "hat", "absent", 0.9),
         Reading("Smiling", "smiling", "present", 0.9),  # said, not negated
         Reading("Young", "young", "absent", 0.9),  # the other side ("older") is what the text says
-        Reading("Wearing_Hat", "hat", "absent", 0.9),  # no edit direction for hats
+        Reading("Wearing_Necklace", "necklace", "absent", 0.9),  # no edit direction for necklaces
         Reading("Bald", "bald", "not said", 0.1),
     ]
-    assert negated_edits(readings) == {"beard": -1.0, "eyeglasses": -1.0}
-    assert negated_edits(readings[2:]) == {}
+    assert negated_edits(readings) == {"beard": -1.0, "eyeglasses": -1.0, "hat": -1.0}
+    assert negated_edits(readings[3:]) == {}
 
 
 def test_steering_moves_a_share_of_the_way_to_the_end_of_the_range_and_never_back(pipe):

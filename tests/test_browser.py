@@ -8,6 +8,7 @@ from test_app import TEXT, launch_in_process
 
 import app
 from t2f import TextToFace
+from t2f.attributes import EDIT_NAMES
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -111,7 +112,7 @@ def test_generate_pick_a_variation_and_drag_the_interpolation_slider(url, tmp_pa
                 """heads => heads.map(h => [h.querySelector('label').getBoundingClientRect().height,
                     h.querySelector('label').getBoundingClientRect().bottom, h.querySelector('input').getBoundingClientRect().top])""",
             )
-            assert len(heads) == 12 and len({round(height) for height, _, _ in heads}) == 1, heads
+            assert len(heads) == len(EDIT_NAMES) and len({round(height) for height, _, _ in heads}) == 1, heads
             assert all(bottom <= top for _, bottom, top in heads), heads
 
             # A refused description clears the previous one's read-out instead of leaving it standing.
@@ -137,12 +138,14 @@ def test_generate_pick_a_variation_and_drag_the_interpolation_slider(url, tmp_pa
             message, dice = toast.bounding_box(), page.get_by_role("button", name="Random seed").bounding_box()
             assert message["y"] >= dice["y"] + dice["height"] or message["x"] >= dice["x"] + dice["width"], (message, dice)
 
-            # A new face while another tab is open: the Edit tab shows it when opened.
+            # A new face while another tab is open: the Edit tab is not redrawn (its faces are cleared, none
+            # stale), and shows the new face when opened.
             box.fill("a young woman with bangs")
             box.press("Enter")
             page.wait_for_function(
                 "() => document.querySelector('#t2f-read-note').innerText.includes('Read:')", timeout=30_000
             )
+            page.wait_for_function(f"() => {edited}.length === 0", timeout=30_000)
             page.get_by_role("tab", name="Edit").click()
             page.wait_for_function(
                 f"src => {edited}.length === 6 && {edited}[5].src !== src", arg=bald, timeout=30_000

@@ -37,19 +37,20 @@ def test_points_are_the_evaluated_sessions_with_running_totals():
 
 
 @pytest.mark.parametrize(
-    ("fids", "sessions", "stop", "reason"),
+    ("fids", "unevaluated", "minutes", "stop", "reason"),
     [
-        ((330.0, 290.0), 2, False, r"330.00 to 290.00 \(\+12.1% better\), at least the 5%"),
-        ((330.0, 320.0), 2, True, r"330.00 to 320.00 \(\+3.0% better\), under the 5%"),
-        ((330.0, 340.0), 2, True, r"\(-3.0% better\), under"),
-        ((330.0, 200.0), 5, True, "5 sessions trained"),
-        ((330.0, 290.0), 3, False, "last session has no evaluation"),
-        ((330.0,), 1, False, "last session has no evaluation"),
+        ((330.0, 290.0), 0, 100.0, False, r"330.00 to 290.00 \(\+12.1% better\), at least the 3%"),
+        ((330.0, 322.0), 0, 100.0, True, r"330.00 to 322.00 \(\+2.4% better\), under the 3%"),
+        ((330.0, 340.0), 0, 100.0, True, r"\(-3.0% better\), under"),
+        ((330.0, 200.0), 0, 240.0, True, "480 training minutes in 2 sessions \\(the budget is 480\\)"),
+        ((330.0, 290.0), 1, 100.0, False, "last session has no evaluation"),
+        ((330.0,), 0, 100.0, False, "last session has no evaluation"),
     ],
 )
-def test_stopping_rule(fids, sessions, stop, reason):
-    rows = [session(f"s{i}", 10, 10 * i, 1.0, fid) for i, fid in enumerate(fids, start=1)]
-    verdict, why = stop_rule(curve_points(rows), sessions)
+def test_stopping_rule(fids, unevaluated, minutes, stop, reason):
+    rows = [session(f"s{i}", 10, 10 * i, minutes, fid) for i, fid in enumerate(fids, start=1)]
+    rows += [session("later", 10, 10 * len(rows) + 10, 1.0)] * unevaluated
+    verdict, why = stop_rule(curve_points(rows), rows)
     assert verdict is stop
     assert re.search(reason, why), why
 
@@ -76,9 +77,9 @@ def test_the_table_says_which_sessions_changed_the_recipe():
     changed = [SESSIONS[0], SESSIONS[1] | {"changes": ["model.d_rgb_skips: false -> true", "lr_d: 0.002 -> 0.001"]}]
     points = curve_points(changed)
     assert points[0].changes == () and points[1].changes == ("model.d_rgb_skips: false -> true", "lr_d: 0.002 -> 0.001")
-    text = curve_markdown(points, 2)
+    text = curve_markdown(points, changed)
     assert "\n\nSession 2 changed the recipe: `model.d_rgb_skips: false -> true`; `lr_d: 0.002 -> 0.001`.\n\n" in text
-    assert "Session 1 changed" not in text and "changed the recipe" not in curve_markdown(curve_points(SESSIONS), 2)
+    assert "Session 1 changed" not in text and "changed the recipe" not in curve_markdown(curve_points(SESSIONS), SESSIONS)
 
 
 def test_curve_command_errors_are_one_line(tmp_path, capsys):

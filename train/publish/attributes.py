@@ -40,6 +40,8 @@ from train.publish.off_topic import KINDS, OffTopic, off_topic_texts
 HELD_OUT_EVERY = 10  # every tenth image's captions measure the probe
 # The probes: an MLP, as a linear probe of MiniLM embeddings could not tell "no beard" from "a beard": trained
 # on 4 captions each of the 24,000 training faces, it read both as a beard (README, "Read and edit attributes").
+# Larger probes read negations better but read a face into text about other things ("a photo of a red sports
+# car": young) and key mashes (README, "Read and edit attributes": 256 x 6 to 1024 x 40 compared).
 PROBE_HIDDEN = 256
 PROBE_EPOCHS = 6  # passes over the captions
 PROBE_MIN_STEPS = 500  # however few the captions (a test's hundreds)
@@ -76,6 +78,9 @@ FREE_DESCRIPTIONS: tuple[tuple[str, dict[str, str]], ...] = (
     ("a man who is not smiling", {"man": "present", "smiling": "absent"}),
     ("a clean-shaven man", {"man": "present", "beard": "absent"}),
     ("a woman, no makeup, no hat", {"woman": "present", "makeup": "absent", "hat": "absent"}),
+    ("a man with no mustache and no glasses", {"man": "present", "mustache": "absent", "glasses": "absent"}),
+    ("a woman who is not wearing earrings", {"woman": "present", "earrings": "absent"}),
+    ("a woman with glasses", {"woman": "present", "glasses": "present", "young": "not said", "older": "not said"}),
 )  # fmt: skip
 # Hand-written texts that describe no face's look (the issues' examples among them): each should read as
 # nothing the model knows. (text, whether it says he or she.) The probe never saw these.
@@ -98,20 +103,20 @@ def claim_targets(claims: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     (targets, mask, negation targets, negation mask), each (..., A) over READ_ATTRIBUTES.
 
     The targets are the probabilities the read-out turns into words (``t2f.attributes._readings``). For Male
-    and Young, the side stated, trained only on the captions that state one (mask); every caption states a
-    gender, so what a text that leaves it open reads is learnt from the off-topic texts (:func:`fit_probe`).
-    For every other attribute, whether the caption states it as present, trained on every caption; for
-    No_Beard, present is a beard (value 0), so its target is 1 unless a beard is stated. The negation probe:
-    whether the caption negates it ("no glasses"; for No_Beard "clean-shaven", value 1); not for Male and Young.
+    and Young, the side stated, and an even 0.5 where the caption leaves it open (below SURE: the seed
+    decides), so a description with no age word does not read as young or older. For every other attribute,
+    whether the caption states it as present; for No_Beard, present is a beard (value 0), so its target is 1
+    unless a beard is stated. Every caption trains every output but one: the negation probe (whether the
+    caption negates it, "no glasses"; for No_Beard "clean-shaven", value 1) is not trained for Male and Young.
     """
     columns = [ATTRIBUTES.index(a) for a in READ_ATTRIBUTES]
     stated = claims[..., columns].long()
     two_sided = torch.tensor([a in TWO_SIDED for a in READ_ATTRIBUTES])
     negative = torch.tensor([a in NEGATIVE for a in READ_ATTRIBUTES])
     targets = torch.where(negative, stated != 0, stated == 1).float()
-    mask = ~two_sided | (stated != -1)
+    targets = torch.where(two_sided & (stated == -1), 0.5, targets)
     negated = torch.where(negative, stated == 1, stated == 0).float()
-    return targets, mask, negated, ~two_sided.expand_as(mask)
+    return targets, torch.ones_like(targets, dtype=torch.bool), negated, ~two_sided.expand_as(targets)
 
 
 def off_topic_targets(states_gender: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:

@@ -182,7 +182,7 @@ def _sessions_section(record: dict, curve_file: str | None) -> list[str]:
     return [
         "## Training sessions\n\n"
         "These weights were trained a session at a time, each continuing from the last; the evaluation of the "
-        f"weights each session left:\n\n{curve_markdown(points, len(sessions), curve_file)}"
+        f"weights each session left:\n\n{curve_markdown(points, sessions, curve_file)}"
     ]
 
 
