@@ -8,7 +8,9 @@ Two things, learned from the data the generator was trained on and saved beside 
   embedding: does the text state the attribute, and does it negate it ("no glasses", "clean-shaven").
   Trained on what the training captions claim, plus texts that describe no face (other topics, other
   languages, key mashes), it reads what the generator was taught to read: "old" as not Young, "a beard"
-  as not No_Beard, "without glasses" as glasses absent, "a red sports car" as nothing at all.
+  as not No_Beard, "without glasses" as glasses absent. A third output, the face gate, says whether the
+  text describes a face at all (captions against those other texts); where it does not ("a red sports
+  car"), nothing is read.
 - **Directions** in the generator's text-code space (the mean code ``mu`` of its text conditioning): per
   editable attribute, the mean code of captions with it minus the mean code of matched captions without it.
   Moving a face's code along one, with the noise fixed, edits that attribute on the same face. Directions
@@ -35,7 +37,7 @@ from t2f.captions import ATTRIBUTES, EXCLUDED
 from t2f.files import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME, EVALUATION_NAME, read_json_object, read_state_dict
 from t2f.model import Generator, ModelConfig, normalize_text
 
-FORMAT = "t2f-attributes-3"  # 2: MLP probes, the negation probe; 3: hat, mustache and earrings directions
+FORMAT = "t2f-attributes-4"  # 2: MLP probes, the negation probe; 3: hat, mustache and earrings directions; 4: the face gate
 BUILD_COMMAND = "python -m train attributes --weights WEIGHTS_FOLDER --pack TRAINING_PACK"
 READ_ATTRIBUTES: tuple[str, ...] = tuple(a for a in ATTRIBUTES if a not in EXCLUDED)
 
@@ -59,6 +61,8 @@ assert set(SAID) | set(TWO_SIDED) | set(NEGATIVE) == set(READ_ATTRIBUTES)
 # A two-sided attribute counts as said when its likelier side is at least this probable; nearer even, the
 # description leaves it open (e.g. "a person with glasses" and gender) and the seed decides.
 SURE = 0.75
+# The face gate: below this probability that a text describes a face at all, nothing in it is read.
+FACE = 0.5
 # How far a description's code moves away from each attribute it negates: the share of the way to the end of
 # the training codes' range on the absent side (AttributeModel.steer_codes; chosen by bench/negation_steering.py).
 NEGATION_STRENGTH = 1.0
@@ -116,20 +120,23 @@ class Reading:
     probability: float
 
 
-def _readings(attribute: str, p: float, negated: float) -> list[Reading]:
+def _readings(attribute: str, p: float, negated: float, face: bool = True) -> list[Reading]:
     """The reading(s) of one attribute from the probes' probabilities that the text states it as 1 (``p``) and
-    that it negates it (``negated``; not read for man/woman and young/older, whose two sides are both words)."""
+    that it negates it (``negated``; not read for man/woman and young/older, whose two sides are both words);
+    all "not said" where the text describes no ``face`` (the gate)."""
     if attribute in TWO_SIDED:
         yes, no = TWO_SIDED[attribute]
-        if max(p, 1 - p) < SURE:
+        if not face or max(p, 1 - p) < SURE:
             return [Reading(attribute, yes, "not said", p), Reading(attribute, no, "not said", 1 - p)]
         # Both sides, the one read present and its opposite absent: "older" present, "young" absent.
         (said, q), (other, r) = sorted(((yes, p), (no, 1 - p)), key=lambda x: -x[1])
         return [Reading(attribute, said, "present", q), Reading(attribute, other, "absent", r)]
     said, q = (NEGATIVE[attribute], 1 - p) if attribute in NEGATIVE else (SAID[attribute], p)
-    if q >= 0.5:
+    if face and q >= 0.5:
         return [Reading(attribute, said, "present", q)]
-    return [Reading(attribute, said, "absent", negated) if negated >= 0.5 else Reading(attribute, said, "not said", q)]
+    if face and negated >= 0.5:
+        return [Reading(attribute, said, "absent", negated)]
+    return [Reading(attribute, said, "not said", q)]
 
 
 def negated_edits(readings: list[Reading]) -> dict[str, float]:
@@ -138,9 +145,9 @@ def negated_edits(readings: list[Reading]) -> dict[str, float]:
     :meth:`AttributeModel.steer_codes`. Man/woman and young/older are skipped: their absent side is the other
     side present, which the text already says; so are attributes with no edit direction (necklaces, bangs).
 
-    Why: the sentence encoder puts "without glasses" next to "with glasses" (all-MiniLM-L6-v2: the shipped
-    generator's code for it lies nearer that of "with glasses" than that of "a woman"), but the read-out's
-    negation probe tells them apart.
+    Why: the sentence encoder puts "not smiling" next to "smiling" (all-MiniLM-L6-v2: the shipped generator's
+    code for "a woman who is not smiling" lies nearer that of "a smiling woman" than that of "a woman" along
+    the smiling direction), but the read-out's negation output tells them apart.
     """
     edits = {e.attribute: e for e in EDITS}
     sides = {}
@@ -219,8 +226,9 @@ class AttributeModel:
 
     hidden_weight: Tensor  # (H, text_dim): the probes' shared hidden layer on normalize_text(embedding), ReLU
     hidden_bias: Tensor  # (H,)
-    probe_weight: Tensor  # (2A, H): logits of "stated" per READ_ATTRIBUTES, then of "negated" (TWO_SIDED unused)
-    probe_bias: Tensor  # (2A,)
+    probe_weight: Tensor  # (2A + 1, H): logits of "stated" per READ_ATTRIBUTES, of "negated" (TWO_SIDED
+    # unused), then of the face gate
+    probe_bias: Tensor  # (2A + 1,)
     directions: Tensor  # (E, cond_dim): unit directions, one per EDITS
     step: Tensor  # (E,): code distance of strength 1 (mean code difference of matched captions)
     low: Tensor  # (E,): 0.5th percentile of training codes along each direction
@@ -232,16 +240,22 @@ class AttributeModel:
         return {n: getattr(self, n).detach().float().cpu().contiguous() for n in TENSOR_NAMES}
 
     @torch.inference_mode()
-    def probabilities(self, embeddings: Tensor) -> tuple[Tensor, Tensor]:
+    def probabilities(self, embeddings: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(N, text_dim) description embeddings -> (N, A) probabilities that each of READ_ATTRIBUTES is stated
-        as 1, and (N, A) that it is negated."""
+        as 1, (N, A) that it is negated, and (N,) that the text describes a face at all (the gate)."""
         hidden = torch.relu(normalize_text(embeddings.cpu()) @ self.hidden_weight.T + self.hidden_bias)
-        return torch.sigmoid(hidden @ self.probe_weight.T + self.probe_bias).chunk(2, dim=1)
+        p = torch.sigmoid(hidden @ self.probe_weight.T + self.probe_bias)
+        a = len(READ_ATTRIBUTES)
+        return p[:, :a], p[:, a : 2 * a], p[:, 2 * a]
 
     def read(self, embedding: Tensor) -> list[Reading]:
-        """Readings of one description's embedding (text_dim,): present first, most probable first."""
-        stated, negated = (p[0].tolist() for p in self.probabilities(embedding[None]))
-        rows = [r for a, p, n in zip(READ_ATTRIBUTES, stated, negated) for r in _readings(a, p, n)]
+        """Readings of one description's embedding (text_dim,): present first, most probable first; all "not
+        said" where the face gate is below FACE."""
+        stated, negated, face = self.probabilities(embedding[None])
+        is_face = float(face[0]) >= FACE
+        rows = [
+            r for a, p, n in zip(READ_ATTRIBUTES, stated[0].tolist(), negated[0].tolist()) for r in _readings(a, p, n, is_face)
+        ]
         order = {"present": 0, "absent": 1, "not said": 2}
         return sorted(rows, key=lambda r: (order[r.status], -r.probability))
 
@@ -333,7 +347,7 @@ def load_attribute_model(folder: str | Path, config: ModelConfig) -> AttributeMo
     hidden = tensors.get("hidden_bias")
     a, h = len(READ_ATTRIBUTES), hidden.shape[0] if hidden is not None and hidden.dim() == 1 else 0
     shapes = {
-        "hidden_weight": (h, text_dim), "hidden_bias": (h,), "probe_weight": (2 * a, h), "probe_bias": (2 * a,),
+        "hidden_weight": (h, text_dim), "hidden_bias": (h,), "probe_weight": (2 * a + 1, h), "probe_bias": (2 * a + 1,),
         "directions": (len(EDITS), cond_dim), "step": (len(EDITS),), "low": (len(EDITS),), "high": (len(EDITS),),
     }  # fmt: skip
     wrong = [

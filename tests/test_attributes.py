@@ -5,6 +5,7 @@ trained on 480 real captions of random attribute vectors and their claims, so th
 from captions.
 """
 
+import dataclasses
 import json
 import re
 import shutil
@@ -51,6 +52,18 @@ def test_the_read_out_meets_most_hand_written_expectations(pipe):
     assert sum(met) / len(met) >= 0.8, f"{sum(met)} of {len(met)}"  # from 480 captions
     probe = pipe.attributes.info["probe"]
     assert probe["held_out_mean"]["accuracy"] > probe["held_out_mean"]["majority_baseline"]
+
+
+def test_a_closed_face_gate_reads_nothing_of_what_the_probes_find(pipe):
+    model = pipe.attributes
+    embedding = pipe.encode([TEXT])[0].cpu()
+    assert float(model.probabilities(embedding[None])[2]) >= 0.5
+    assert {"older", "man"} <= {r.said for r in model.read(embedding) if r.status == "present"}
+    closed = dataclasses.replace(model, probe_bias=torch.cat([model.probe_bias[:-1], torch.tensor([-100.0])]))
+    assert all(r.status == "not said" for r in closed.read(embedding))
+    assert [r.said for r in closed.read(embedding)] != []  # every attribute still listed, with its probability
+    gate = model.info["probe"]["face_gate_held_out"]  # 160 images' captions and 300 off-topic texts
+    assert gate["captions_open"] > 0.9 and gate["off_topic_closed"] > 0.9
 
 
 def test_all_strengths_zero_is_exactly_the_plain_face(pipe):
@@ -143,7 +156,8 @@ def test_a_broken_attribute_file_turns_off_only_its_part_and_is_named(tiny_edit_
     (tmp_path / ATTRIBUTES_NAME).write_bytes(b"not safetensors")
     with pytest.warns(UserWarning, match=f"{ATTRIBUTES_NAME} is not a readable safetensors file"):
         broken = TextToFace.from_pretrained(tmp_path)
-    np.testing.assert_array_equal(pixels(broken(TEXT, 3)), pixels(pipe(TEXT, 3)))  # the model still draws
+    unsteered = TextToFace.from_pretrained(tiny_edit_weights, negation_strength=0)  # no read-out: nothing to steer by
+    np.testing.assert_array_equal(pixels(broken(TEXT, 3)), pixels(unsteered(TEXT, 3)))  # the model still draws
     assert broken.attributes is None and f"{ATTRIBUTES_NAME} is not a readable safetensors file" in broken.edit_problem
     with pytest.raises(FileNotFoundError, match="could not be loaded.*not a readable safetensors file"):
         broken.edit(TEXT, 1, {"smiling": 0.5})
@@ -177,7 +191,9 @@ def test_rebuilding_from_the_same_model_gives_the_same_files(tiny_weights, tmp_p
         folder = tmp_path / run
         folder.mkdir()
         generator = Generator.from_folder(tiny_weights)
-        model = build_attribute_model(generator, encoder, embeddings, attributes, claims, vectors=3, off_topic=40)
+        model = build_attribute_model(
+            generator, encoder, embeddings, attributes, claims, vectors=3, off_topic=40, open_gender=40
+        )
         save_attribute_model(model, folder)
         files.append([(folder / name).read_bytes() for name in (ATTRIBUTES_NAME, ATTRIBUTES_CONFIG_NAME)])
     assert files[0] == files[1]
@@ -205,10 +221,15 @@ def test_the_shipped_read_out_reads_negations_as_absent_and_other_topics_as_noth
     assert (no_beard["beard"], no_beard["man"]) == ("absent", "present")
     assert read(shipped, "a woman without glasses")["glasses"] == "absent"
     assert read(shipped, "a bearded man")["beard"] == "present"
-    for text in ("a photo of a red sports car", "😀😀😀", "asdfgh qwerty"):
+    # Both outputs of the 256-unit probe fired here, and presence won; the 1024-unit one reads the negation.
+    assert read(shipped, "a man who is not smiling")["smiling"] == "absent"
+    assert read(shipped, "a man who is not wearing a hat")["hat"] == "absent"
+    assert read(shipped, "a person")["man"] == "not said"  # the caption writer always says which: see ungendered()
+    # The face gate: the 256-unit probe without it read "hello" as young.
+    for text in ("a photo of a red sports car", "😀😀😀", "asdfgh qwerty", "hello", "a bowl of soup on a wooden table"):
         assert all(r.status == "not said" for r in shipped.read(text)), text
     probe = shipped.attributes.info["probe"]
-    assert probe["off_topic"]["held_out_nothing"] > 0.8 and probe["negation_held_out_mean"]["balanced_accuracy"] > 0.7
+    assert probe["off_topic"]["held_out_nothing"] > 0.95 and probe["negation_held_out_mean"]["balanced_accuracy"] > 0.9
 
 
 @pytest.mark.parametrize(
@@ -297,17 +318,17 @@ def test_the_shipped_pipeline_steers_away_from_what_a_description_negates(tmp_pa
 
     shipped = TextToFace.from_pretrained()
     assert shipped.steers and shipped.negation_strength == NEGATION_STRENGTH
-    k = EDIT_NAMES.index("eyeglasses")
+    k = EDIT_NAMES.index("smiling")
     u, low = shipped.attributes.directions[k], float(shipped.attributes.low[k])
-    negated = "a woman without glasses"
+    negated = "a woman who is not smiling"
     plain = shipped.text_codes(shipped.encode([negated]))
-    said, unsaid = shipped.text_codes(shipped.encode(["a woman with glasses", "a woman"]))
-    # Why steer: the code of "without glasses" lies nearer "with glasses" than "a woman" (which says nothing).
+    said, unsaid = shipped.text_codes(shipped.encode(["a smiling woman", "a woman"]))
+    # Why steer: the code of "not smiling" lies nearer "smiling" than "a woman" (which says nothing).
     assert float((plain[0] - unsaid) @ u) > 0.5 * float((said - unsaid) @ u)
     moved = shipped.codes([negated]) - plain
     assert float((plain[0] + moved[0]) @ u) == pytest.approx(low + (1 - NEGATION_STRENGTH) * float(plain[0] @ u - low), abs=1e-3)
-    assert torch.allclose(moved[0] - (moved[0] @ u) * u, torch.zeros_like(u), atol=1e-4)  # only along glasses
-    assert torch.equal(shipped.codes(["a woman with glasses"]), said[None])  # negates nothing: the plain code
+    assert torch.allclose(moved[0] - (moved[0] @ u) * u, torch.zeros_like(u), atol=1e-4)  # only along smiling
+    assert torch.equal(shipped.codes(["a smiling woman"]), said[None])  # negates nothing: the plain code
     steered = pixels(shipped(negated, 5))
     shipped.negation_strength = 0.0  # off: the plain generator's face, bit for bit
     assert not shipped.steers
@@ -328,3 +349,17 @@ def test_negation_strength_is_checked_and_needs_the_attribute_file(tiny_weights)
     bare = TextToFace.from_pretrained(tiny_weights)
     assert bare.negation_strength > 0 and not bare.steers  # no attributes.safetensors: plain codes
     assert torch.equal(bare.codes(["a man with no beard"]), bare.text_codes(bare.encode(["a man with no beard"])))
+
+
+def test_ungendered_captions_say_neither_man_nor_woman_and_claim_no_gender():
+    from t2f.captions import ATTRIBUTES
+    from train.publish.attributes import ungendered, ungendered_captions
+
+    assert ungendered("A young man. His hair is gray. He is a pilot; Anna met him.") == (
+        "A young person. Their hair is gray. They is a pilot; Someone met them."
+    )
+    texts, claims = ungendered_captions(random_attributes(40), 60, seed=2)
+    gendered = re.compile(r"\b(man|woman|guy|lady|gentleman|fellow|male|female|he|she|his|her|him|boy|girl)\b", re.I)
+    assert len(texts) == 60 and not [t for t in texts if gendered.search(t)]
+    assert (claims[:, ATTRIBUTES.index("Male")] == -1).all() and (claims >= 0).any()
+    assert (texts, claims.tolist()) == (lambda t, c: (t, c.tolist()))(*ungendered_captions(random_attributes(40), 60, seed=2))

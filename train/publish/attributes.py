@@ -6,14 +6,15 @@ Writes ``attributes.safetensors`` + ``attributes.json`` into the weights folder 
 rerun it after every retraining: the directions belong to one generator. Deterministic: the same weights,
 pack and options give the same files, byte for byte.
 
-- **Probes**: logistic regressions per caption attribute on the pack's caption embeddings, trained on what
-  each caption *claims* (the pack's ``claims``), not on the image's labels: captions name only some of a
-  face's attributes and negate others ("no glasses"), so the image's labels would teach "glasses" to texts
-  that never said it. One probe reads what a text states, one what it negates; both also learn from
-  off-topic texts (:mod:`train.publish.off_topic`) that they say nothing. The read-out reports what a text
-  says. Every tenth image's captions and off-topic texts are held out to measure it; the hand-written
-  :data:`FREE_DESCRIPTIONS` and :data:`FREE_OFF_TOPIC` measure it on text no template wrote. All go into
-  attributes.json.
+- **Probes**: one MLP with logistic outputs per caption attribute on the pack's caption embeddings, trained
+  on what each caption *claims* (the pack's ``claims``), not on the image's labels: captions name only some
+  of a face's attributes and negate others ("no glasses"), so the image's labels would teach "glasses" to
+  texts that never said it. One output reads what a text states, one what it negates; both also learn from
+  off-topic texts (:mod:`train.publish.off_topic`) that they say nothing, and a third, the face gate, learns
+  captions against those texts. Captions made to leave gender open (:func:`ungendered_captions`) teach
+  man/woman that a text may say neither. The read-out reports what a text says. Every tenth image's captions and
+  off-topic texts are held out to measure it; the hand-written :data:`FREE_DESCRIPTIONS` and
+  :data:`FREE_OFF_TOPIC` measure it on text no template wrote. All go into attributes.json.
 - **Directions**: for each edit, ``vectors`` attribute vectors of the pack (a seeded sample, so real
   co-occurrences) are captioned twice by the project's caption writer, once with the attribute and once
   without (plus the edit's context: e.g. the other hair colours cleared), with the first seed whose caption
@@ -24,26 +25,30 @@ pack and options give the same files, byte for byte.
 
 from __future__ import annotations
 
+import re
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from t2f.attributes import (
-    EDIT_NAMES, EDITS, NEGATIVE, READ_ATTRIBUTES, TWO_SIDED, AttributeModel, EditDirection, code_fingerprint,
+    EDIT_NAMES, EDITS, NEGATIVE, READ_ATTRIBUTES, SURE, TWO_SIDED, AttributeModel, EditDirection, code_fingerprint,
 )  # fmt: skip
-from t2f.captions import ATTRIBUTES, describe
+from t2f.captions import ATTRIBUTES, NAMES, NOUNS, TAG_NOUNS, VOICES, describe
 from t2f.model import Generator, normalize_text
 from t2f.text import TextEncoder
+from train.data.pack import claim_tensor
 from train.eval.classifier import binary_accuracy
 from train.publish.off_topic import KINDS, OffTopic, off_topic_texts
 
 HELD_OUT_EVERY = 10  # every tenth image's captions measure the probe
 # The probes: an MLP, as a linear probe of MiniLM embeddings could not tell "no beard" from "a beard": trained
 # on 4 captions each of the 24,000 training faces, it read both as a beard (README, "Read and edit attributes").
-# Larger probes read negations better but read a face into text about other things ("a photo of a red sports
-# car": young) and key mashes (README, "Read and edit attributes": 256 x 6 to 1024 x 40 compared).
-PROBE_HIDDEN = 256
-PROBE_EPOCHS = 6  # passes over the captions
+# Large, because larger probes read negations better (256 x 6 read 0.44 of people's negations as absent, 1024
+# x 40 0.67); without the face gate they also read a face into other text ("a photo of a red sports car":
+# young), with it they read nothing there (README, "Read and edit attributes": the sizes compared).
+PROBE_HIDDEN = 1024
+PROBE_EPOCHS = 40  # passes over the captions
 PROBE_MIN_STEPS = 500  # however few the captions (a test's hundreds)
 PROBE_BATCH = 512  # captions per step, and as many off-topic texts (fewer when there are fewer)
 PROBE_LR = 1e-3
@@ -91,6 +96,38 @@ FREE_OFF_TOPIC: tuple[tuple[str, bool], ...] = tuple((t, False) for t in (
     "my cat sleeps all day", "mountains at sunrise",
 )) + (("He is an accountant from Leeds who loves jazz.", True), ("She moved to Oslo last spring.", True))  # fmt: skip
 DEFAULT_OFF_TOPIC = 2000  # off-topic texts the probes learn from (train.publish.off_topic)
+# Captions that leave gender open: the caption writer always says man or woman, so without these the
+# 1024-unit probe read "a face with glasses" and "a person" as a man (0.99).
+DEFAULT_UNGENDERED = 2000
+# The caption writer's words that say man or woman (t2f.captions), and what a text that leaves it open says.
+_OPEN: dict[str, str] = {
+    **dict.fromkeys((*NOUNS[True], *NOUNS[False], *TAG_NOUNS[True], *TAG_NOUNS[False]), "person"),
+    **{v[k]: w for v in VOICES.values() for k, w in (("he", "they"), ("his", "their"), ("kid", "kid"), ("grand", "elderly"))},
+    "him": "them", "himself": "themselves", "herself": "themselves",
+    **dict.fromkeys((name.lower() for name in (*NAMES[True], *NAMES[False])), "someone"),
+}  # fmt: skip
+_GENDERED_WORD = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _OPEN), key=len, reverse=True)) + r")\b", re.I)
+
+
+def ungendered(text: str) -> str:
+    """A caption writer's text with every word that says man or woman replaced by one that does not ("A young
+    man. His hair is gray." -> "A young person. Their hair is gray.")."""
+
+    def swap(match: re.Match) -> str:
+        word = match.group(0)
+        new = _OPEN[word.lower()]
+        return new[0].upper() + new[1:] if word[0].isupper() else new
+
+    return _GENDERED_WORD.sub(swap, text)
+
+
+def ungendered_captions(attributes: Tensor, n: int, seed: int = 0) -> tuple[list[str], Tensor]:
+    """``n`` captions of attribute vectors drawn from ``attributes`` (M, 40), made :func:`ungendered`, and
+    their claims (n, 40) int8 with Male unsaid."""
+    rows = torch.randint(len(attributes), (n,), generator=torch.Generator().manual_seed(seed)).tolist()
+    described = [describe(attributes[row].tolist(), seed=seed * 1_000_003 + i) for i, row in enumerate(rows)]
+    claims = claim_tensor([{k: v for k, v in d.claims.items() if k != "Male"} for d in described])
+    return [ungendered(d.text) for d in described], claims
 
 
 def _split(n: int) -> tuple[Tensor, Tensor]:
@@ -176,16 +213,24 @@ def _held_out_scores(logits: Tensor, truth: Tensor, mask: Tensor) -> dict:
 
 
 def fit_probe(
-    embeddings: Tensor, claims: Tensor, off_topic: Tensor, states_gender: Tensor, *, seed: int = 0
+    embeddings: Tensor,
+    claims: Tensor,
+    off_topic: Tensor,
+    states_gender: Tensor,
+    open_gender: Tensor,
+    open_gender_claims: Tensor,
+    *,
+    seed: int = 0,
 ) -> tuple[tuple[Tensor, Tensor, Tensor, Tensor], dict]:
-    """The read-out's probes, one MLP with an output per attribute for "stated" and one for "negated", from
-    caption embeddings (N, K, D) and what each caption claims (N, K, 40), with the targets of
-    :func:`claim_targets`, plus off-topic text embeddings (M, D) with those of :func:`off_topic_targets`
-    (``states_gender`` (M,) bool).
+    """The read-out's probes, one MLP with an output per attribute for "stated" and one for "negated", and the
+    face gate, from caption embeddings (N, K, D) and what each caption claims (N, K, 40), with the targets of
+    :func:`claim_targets` (the gate: 1); off-topic text embeddings (M, D) with those of
+    :func:`off_topic_targets` (``states_gender`` (M,) bool; the gate: 0); and embeddings of captions that
+    leave gender open (U, D) with their claims (U, 40) (:func:`ungendered_captions`; the gate: 1).
 
-    Trained on all but every tenth image's captions and every tenth off-topic text; returns the MLP's
-    tensors (hidden weight (H, D), hidden bias (H,), output weight (2A, H), output bias (2A,)) and held-out
-    metrics of both outputs on the captions.
+    Trained on all but every tenth image's captions and every tenth text of the other two groups; returns the
+    MLP's tensors (hidden weight (H, D), hidden bias (H,), output weight (2A + 1, H), output bias (2A + 1,))
+    and held-out metrics of the outputs.
     """
     n, k, d = embeddings.shape
     x = normalize_text(embeddings.reshape(n * k, d))
@@ -193,15 +238,24 @@ def fit_probe(
     y, mask, neg, neg_mask = (t.reshape(n * k, -1) for t in claim_targets(claims))
     oy, omask, oneg, oneg_mask = off_topic_targets(states_gender)
     train, held = (part.repeat_interleave(k) for part in _split(n))
-    o_train, _ = _split(len(extra))
+    o_train, o_held = _split(len(extra))
+    u = normalize_text(open_gender.float())
+    uy, umask, uneg, uneg_mask = claim_targets(open_gender_claims)
+    u_train, u_held = _split(len(u))
+    face, not_face, u_face = torch.ones(n * k, 1), torch.zeros(len(extra), 1), torch.ones(len(u), 1)
     groups = [
-        (x[train], torch.cat([y, neg], 1)[train], torch.cat([mask, neg_mask], 1)[train]),
-        (extra[o_train], torch.cat([oy, oneg], 1)[o_train], torch.cat([omask, oneg_mask], 1)[o_train]),
+        (x[train], torch.cat([y, neg, face], 1)[train], torch.cat([mask, neg_mask, face.bool()], 1)[train]),
+        (extra[o_train], torch.cat([oy, oneg, not_face], 1)[o_train], torch.cat([omask, oneg_mask, ~not_face.bool()], 1)[o_train]),
+        (u[u_train], torch.cat([uy, uneg, u_face], 1)[u_train], torch.cat([umask, uneg_mask, u_face.bool()], 1)[u_train]),
     ]
     tensors = _fit_mlp(groups, hidden=PROBE_HIDDEN, epochs=PROBE_EPOCHS, seed=seed)
     w1, b1, w2, b2 = tensors
+    a = len(READ_ATTRIBUTES)
     with torch.no_grad():
-        stated_logits, negated_logits = (torch.relu(x[held] @ w1.T + b1) @ w2.T + b2).chunk(2, dim=1)
+        logits = torch.relu(x[held] @ w1.T + b1) @ w2.T + b2
+        off_topic_gate = torch.relu(extra[o_held] @ w1.T + b1) @ w2[-1] + b2[-1]
+        male = torch.sigmoid(torch.relu(u[u_held] @ w1.T + b1) @ w2[READ_ATTRIBUTES.index("Male")] + b2[READ_ATTRIBUTES.index("Male")])
+    stated_logits, negated_logits = logits[:, :a], logits[:, a : 2 * a]
     stated = _held_out_scores(stated_logits, y[held], mask[held])
     # Scored where some held-out caption negates the attribute: a class of one kind says nothing.
     negated = _held_out_scores(negated_logits, neg[held], neg_mask[held] & (neg[held] > 0).any(dim=0))
@@ -211,6 +265,12 @@ def fit_probe(
         "held_out": stated["per_attribute"],
         "negation_held_out_mean": negated["mean"],
         "negation_held_out": negated["per_attribute"],
+        "face_gate_held_out": {
+            "captions_open": round(float((logits[:, -1] > 0).float().mean()), 4),
+            "off_topic_closed": round(float((off_topic_gate <= 0).float().mean()), 4),
+        },
+        # Held-out captions that leave gender open, read so (man and woman both below SURE).
+        "gender_open_held_out": round(float((torch.maximum(male, 1 - male) < SURE).float().mean()), 4),
     }
     return tensors, metrics
 
@@ -323,6 +383,7 @@ def build_attribute_model(
     *,
     vectors: int = DEFAULT_VECTORS,
     off_topic: int = DEFAULT_OFF_TOPIC,
+    open_gender: int = DEFAULT_UNGENDERED,
     seed: int = 0,
     source: str = "",
 ) -> AttributeModel:
@@ -348,11 +409,15 @@ def build_attribute_model(
         raise ValueError(f"vectors must be from 1 to {len(attributes)} (the images available), got {vectors}")
     if off_topic < HELD_OUT_EVERY:
         raise ValueError(f"off_topic must be at least {HELD_OUT_EVERY} texts, got {off_topic}")
+    if open_gender < HELD_OUT_EVERY:
+        raise ValueError(f"open_gender must be at least {HELD_OUT_EVERY} captions, got {open_gender}")
     negatives = off_topic_texts(off_topic, seed)
     negative_embeddings = encoder.encode([t.text for t in negatives]).cpu().float()
+    open_texts, open_claims = ungendered_captions(attributes, open_gender, seed)
     probe_tensors, probe = fit_probe(
-        embeddings.float(), claims, negative_embeddings, torch.tensor([t.states_gender for t in negatives]), seed=seed
-    )
+        embeddings.float(), claims, negative_embeddings, torch.tensor([t.states_gender for t in negatives]),
+        encoder.encode(open_texts).cpu().float(), open_claims, seed=seed,
+    )  # fmt: skip
     order = torch.randperm(len(attributes), generator=torch.Generator().manual_seed(seed))
     train_codes = text_codes(generator, embeddings.reshape(-1, embeddings.shape[-1]))
     base = attributes[order[:vectors]]
@@ -366,6 +431,7 @@ def build_attribute_model(
         "plus_one_means": {e.name: e.attribute if e.toward else f"not {e.attribute}" for e in EDITS},
         "vectors": vectors,
         "off_topic_texts": off_topic,
+        "open_gender_captions": open_gender,
         "seed": seed,
         "probe": probe,
         "strength_scale": {
