@@ -45,12 +45,12 @@ HELD_OUT_EVERY = 10  # every tenth image's captions measure the probe
 # The probes: an MLP, as a linear probe of MiniLM embeddings could not tell "no beard" from "a beard": trained
 # on 4 captions each of the 24,000 training faces, it read both as a beard (README, "Read and edit attributes").
 # Large, because larger probes read negations better (256 x 6 read 0.44 of people's negations as absent, 1024
-# x 40 0.67); without the face gate they also read a face into other text ("a photo of a red sports car":
+# x 40 0.64); without the face gate they also read a face into other text ("a photo of a red sports car":
 # young), with it they read nothing there (README, "Read and edit attributes": the sizes compared).
 PROBE_HIDDEN = 1024
 PROBE_EPOCHS = 40  # passes over the captions
 PROBE_MIN_STEPS = 500  # however few the captions (a test's hundreds)
-PROBE_BATCH = 512  # captions per step, and as many off-topic texts (fewer when there are fewer)
+PROBE_BATCH = 512  # captions per step, and as many of each other group's texts (fewer when there are fewer)
 PROBE_LR = 1e-3
 PROBE_WEIGHT_DECAY = 1e-4
 DEFAULT_VECTORS = 128
@@ -212,6 +212,14 @@ def _held_out_scores(logits: Tensor, truth: Tensor, mask: Tensor) -> dict:
     return {"mean": means, "per_attribute": per}
 
 
+def _group(x: Tensor, targets: tuple[Tensor, ...], gate: float, rows: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """One of :func:`_fit_mlp`'s groups: the ``rows`` of texts ``x`` (N, D), their (targets, mask, negation
+    targets, negation mask), each (N, A), and the face gate's target for all of them."""
+    y, mask, neg, neg_mask = targets
+    face = torch.full((len(x), 1), gate)
+    return x[rows], torch.cat([y, neg, face], 1)[rows], torch.cat([mask, neg_mask, torch.ones_like(face, dtype=torch.bool)], 1)[rows]
+
+
 def fit_probe(
     embeddings: Tensor,
     claims: Tensor,
@@ -235,27 +243,24 @@ def fit_probe(
     n, k, d = embeddings.shape
     x = normalize_text(embeddings.reshape(n * k, d))
     extra = normalize_text(off_topic.float())
-    y, mask, neg, neg_mask = (t.reshape(n * k, -1) for t in claim_targets(claims))
-    oy, omask, oneg, oneg_mask = off_topic_targets(states_gender)
+    u = normalize_text(open_gender.float())
+    captions = [t.reshape(n * k, -1) for t in claim_targets(claims)]
     train, held = (part.repeat_interleave(k) for part in _split(n))
     o_train, o_held = _split(len(extra))
-    u = normalize_text(open_gender.float())
-    uy, umask, uneg, uneg_mask = claim_targets(open_gender_claims)
     u_train, u_held = _split(len(u))
-    face, not_face, u_face = torch.ones(n * k, 1), torch.zeros(len(extra), 1), torch.ones(len(u), 1)
     groups = [
-        (x[train], torch.cat([y, neg, face], 1)[train], torch.cat([mask, neg_mask, face.bool()], 1)[train]),
-        (extra[o_train], torch.cat([oy, oneg, not_face], 1)[o_train], torch.cat([omask, oneg_mask, ~not_face.bool()], 1)[o_train]),
-        (u[u_train], torch.cat([uy, uneg, u_face], 1)[u_train], torch.cat([umask, uneg_mask, u_face.bool()], 1)[u_train]),
+        _group(x, captions, 1.0, train),
+        _group(extra, off_topic_targets(states_gender), 0.0, o_train),
+        _group(u, claim_targets(open_gender_claims), 1.0, u_train),
     ]
     tensors = _fit_mlp(groups, hidden=PROBE_HIDDEN, epochs=PROBE_EPOCHS, seed=seed)
     w1, b1, w2, b2 = tensors
     a = len(READ_ATTRIBUTES)
     with torch.no_grad():
-        logits = torch.relu(x[held] @ w1.T + b1) @ w2.T + b2
-        off_topic_gate = torch.relu(extra[o_held] @ w1.T + b1) @ w2[-1] + b2[-1]
-        male = torch.sigmoid(torch.relu(u[u_held] @ w1.T + b1) @ w2[READ_ATTRIBUTES.index("Male")] + b2[READ_ATTRIBUTES.index("Male")])
+        logits, off_topic_logits, open_logits = (torch.relu(v @ w1.T + b1) @ w2.T + b2 for v in (x[held], extra[o_held], u[u_held]))
+    y, mask, neg, neg_mask = captions
     stated_logits, negated_logits = logits[:, :a], logits[:, a : 2 * a]
+    male = torch.sigmoid(open_logits[:, READ_ATTRIBUTES.index("Male")])
     stated = _held_out_scores(stated_logits, y[held], mask[held])
     # Scored where some held-out caption negates the attribute: a class of one kind says nothing.
     negated = _held_out_scores(negated_logits, neg[held], neg_mask[held] & (neg[held] > 0).any(dim=0))
@@ -267,7 +272,7 @@ def fit_probe(
         "negation_held_out": negated["per_attribute"],
         "face_gate_held_out": {
             "captions_open": round(float((logits[:, -1] > 0).float().mean()), 4),
-            "off_topic_closed": round(float((off_topic_gate <= 0).float().mean()), 4),
+            "off_topic_closed": round(float((off_topic_logits[:, -1] <= 0).float().mean()), 4),
         },
         # Held-out captions that leave gender open, read so (man and woman both below SURE).
         "gender_open_held_out": round(float((torch.maximum(male, 1 - male) < SURE).float().mean()), 4),
