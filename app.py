@@ -39,7 +39,7 @@ from starlette.middleware import Middleware
 from t2f import ModelConfig, TextToFace
 from t2f.attributes import EDIT_NAMES, TWO_SIDED, claim_key, negated_edits
 from t2f.files import DEFAULT_WEIGHTS_DIR
-from t2f.pipeline import check_seed
+from t2f.pipeline import check_seed, scales_strip
 from t2f.text import MAX_TEXT_CHARS, check_text
 
 log = logging.getLogger("t2f.app")
@@ -81,16 +81,21 @@ EXAMPLES = [
 CSS = """
 .t2f-pixelated img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }
 #t2f-banner { border: 2px solid #d97706; border-radius: 8px; padding: 0 12px; background: #fffbeb; color: #78350f; }
+/* The six scales in one image fill the page's width (Gradio would show it at its natural width), below the label
+and the buttons instead of under them. */
+#t2f-scales .image-frame, #t2f-edit-scales .image-frame { width: 100%; }
+#t2f-scales .image-container, #t2f-edit-scales .image-container { padding-top: 32px; }
+#t2f-scales img, #t2f-edit-scales img { height: auto; }
 /* Gradio gives a gallery without a fixed height a min-height of 320-450 px: the variations fit their rows. */
 #t2f-variations .fixed-height { min-height: 0; }
 /* A lone variation would otherwise fill the gallery's whole width (a 128 px face at ~1200 px). */
 #t2f-variations button.thumbnail-item { max-width: 192px; max-height: 192px; }
 /* Each edit slider's name on a line of its own, above its number box: beside it, names wrapped unevenly. */
 #t2f-edit-sliders .head > label { flex-basis: 100%; white-space: nowrap; }
-/* A refused description leaves the last faces, dimmed, instead of a red "Error" badge on each (the message says
-why): Gradio's status overlay on each face is hidden while it shows an error. */
+/* A refused description leaves the last face, dimmed, instead of a red "Error" badge over it (the message says
+why): Gradio's status overlay on the face is hidden while it shows an error. */
 #t2f-scales [data-testid="status-tracker"]:has(> .error) { display: none; }
-#t2f-scales .block:has([data-testid="status-tracker"] > .error) .image-container { opacity: 0.3; }
+#t2f-scales:has([data-testid="status-tracker"] > .error) .image-container { opacity: 0.3; }
 /* Messages at the bottom right: at the top right they covered the seed and its Random seed button. */
 .toast-wrap { top: auto !important; bottom: var(--size-4); }
 """
@@ -101,9 +106,10 @@ ABOUT = """
 (picked by the seed) drive a conditional MSG-GAN generator, which draws the face at every scale from
 4×4 to 128×128 at once. The same description, seed and weights always give the same face.
 
-**What it was trained on.** The first 10,000 aligned photos of CelebA (celebrities; more than half of
-them only 89×109 pixels), cropped to the face at 128×128, each with descriptions written from CelebA's
-40 yes/no attributes. How long it trained, and on which machine, is in the model card (README).
+**What it was trained on.** The bundled weights: 24,000 photos of CelebA's training partition
+(celebrities, at their original 178×218 pixels), cropped to the face at 128×128, each with descriptions
+written from CelebA's 40 yes/no attributes in the words people use (negations, ages, everyday words,
+extra sentences). How long it trained, and on which machine, is in the model card (README).
 
 **Limits and biases.** The model only knows what those attributes describe: hair colour and style,
 beards, glasses, hats, makeup, smiling, "young" or not, "male" or not. Everything else in a description
@@ -229,10 +235,9 @@ class Handlers:
     # Descriptions go to the pipeline as typed: it checks them (t2f.text), and _user_errors shows why not.
 
     @_user_errors
-    def generate(self, description: str, seed: float, truncation: float) -> tuple[Image.Image, ...]:
-        """The face at every scale, smallest first, each at its native size."""
-        face = self.pipe(description, _seed(seed), truncation=truncation)
-        return tuple(face.images[r] for r in self.scales)
+    def generate(self, description: str, seed: float, truncation: float) -> Image.Image:
+        """The face at every scale in one image (:func:`t2f.pipeline.scales_strip`)."""
+        return scales_strip(self.pipe(description, _seed(seed), truncation=truncation).images)
 
     @_user_errors
     def variations(
@@ -348,21 +353,23 @@ class Handlers:
         return f"{drawn.share:.0%} of {drawn.faces} faces" if drawn else "not measured"
 
     @_user_errors
-    def edit(self, description: str, seed: float, truncation: float, *strengths: float) -> tuple[Image.Image, ...]:
-        """The face at every scale, smallest first, with the attributes moved by the sliders (EDIT_NAMES order)."""
+    def edit(self, description: str, seed: float, truncation: float, *strengths: float) -> Image.Image:
+        """The face at every scale in one image, with the attributes moved by the sliders (EDIT_NAMES order)."""
         if self.edit_problem:
             raise refusal(self.edit_problem)
         if len(strengths) != len(EDIT_NAMES):
             raise refusal(f"give one strength for each of {', '.join(EDIT_NAMES)}")
         face = self.pipe.edit(description, _seed(seed), dict(zip(EDIT_NAMES, strengths)), truncation=truncation)
-        return tuple(face.images[r] for r in self.scales)
+        return scales_strip(face.images)
 
-    def edit_if_open(self, editing: bool, description: str, seed: float, truncation: float, *strengths: float) -> tuple:
+    def edit_if_open(
+        self, editing: bool, description: str, seed: float, truncation: float, *strengths: float
+    ) -> Image.Image | None:
         """A new face above, in the Edit tab: drawn there (as :meth:`edit`) when the tab is open; otherwise the
-        tab's images are cleared, so no stale face shows, and opening the tab draws it. Spares every Generate
+        tab's image is cleared, so no stale face shows, and opening the tab draws it. Spares every Generate
         in the other tabs a second drawing."""
         if not editing:
-            return (None,) * len(self.scales)
+            return None
         return self.edit(description, seed, truncation, *strengths)
 
     @staticmethod
@@ -391,7 +398,7 @@ class Handlers:
 # --- layout: the top part, then one function per tab, each building its components and binding its events
 
 
-# Native-size PNGs (what a download gives); the CSS class shows them large with nearest-neighbour pixels.
+# PNGs; the CSS class shows them large with nearest-neighbour pixels.
 # No "share" button: it uploads to the Hub, and the demo stays offline.
 SHOWN = dict(interactive=False, buttons=["download", "fullscreen"], elem_classes="t2f-pixelated")
 # Live redraws hide the progress overlay and drop stale requests (always_last): dragging should feel like
@@ -432,9 +439,13 @@ def _face(label: str, **kwargs) -> gr.Image:
     return gr.Image(label=label, format="png", type="pil", **SHOWN, **kwargs)
 
 
-def _every_scale(scales: list[int]) -> list[gr.Image]:
-    """One image per scale, smallest first, side by side in the row being built."""
-    return [_face(f"{r}x{r}", height=160, min_width=96) for r in scales]
+def _every_scale(scales: list[int], elem_id: str) -> gr.Image:
+    """The face at every scale, smallest first, side by side in one image (:func:`t2f.pipeline.scales_strip`):
+    one file per face, where one image per scale cost Gradio six (six times its per-file work, and six
+    downloads for an API client; bench/app_latency.py)."""
+    top = scales[-1]
+    sizes = ", ".join(f"{r}x{r}" for r in scales)
+    return _face(f"Every scale, left to right: {sizes} (each shown at {top}x{top})", elem_id=elem_id)
 
 
 def _gif() -> gr.Image:
@@ -456,7 +467,7 @@ class Face(NamedTuple):
     description: gr.Textbox
     seed: gr.Number
     truncation: gr.Slider
-    scales: list[gr.Image]
+    scales: gr.Image
     generated: gr.events.Dependency
 
     @property
@@ -482,8 +493,7 @@ def _generate_tab(demo: gr.Blocks, handlers: Handlers) -> Face:
                 dice = gr.Button("Random seed", scale=1, min_width=80)
             truncation = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Truncation (lower: more typical)")
             generate = gr.Button("Generate", variant="primary")
-    with gr.Row(equal_height=True, elem_id="t2f-scales"):
-        scales = _every_scale(handlers.scales)
+    scales = _every_scale(handlers.scales, "t2f-scales")
 
     inputs = [description, seed, truncation]
     generated = gr.on(
@@ -577,8 +587,7 @@ def _edit_tab(handlers: Handlers, face: Face, tabs: gr.Tabs) -> None:
             "model's reading of the description toward (+) or away from (-) one attribute, same noise."
             + (f"\n\n**Editing is off: {handlers.edit_problem}**" if handlers.edit_problem else "")
         )
-        with gr.Row(equal_height=True, elem_id="t2f-edit-scales"):
-            scales = _every_scale(handlers.scales)
+        scales = _every_scale(handlers.scales, "t2f-edit-scales")
         with gr.Row(elem_id="t2f-edit-sliders"):
             sliders = [
                 gr.Slider(-1.0, 1.0, value=0.0, step=EDIT_STEP, label=EDIT_LABELS.get(name, name.replace("_", " ")),

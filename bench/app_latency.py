@@ -3,14 +3,14 @@
     python -m bench.app_latency [--weights FOLDER_OR_REPO] [--runs 40] [--clients 8] [--calls-per-client 8]
 
 Breakdown of one /generate, each row adding a layer, all measured in one run: the model alone (no Gradio);
-the handler (input checks + six PIL images); Gradio's processing in-process (the handler, then each image
-encoded as PNG and cached); a new session's state (Gradio builds it on a session's first call: the page pays
-it once, a raw /call/ request every time); the round trip over HTTP the way the page makes it (join the queue
-with the page's session, read its event stream, fetch the six files, one kept-alive connection); the same
-through /call/ (a new session each call); the six file fetches alone.
+the handler (input checks + the six scales side by side in one PIL image); Gradio's processing in-process
+(the handler, then the image encoded as PNG and cached); a new session's state (Gradio builds it on a
+session's first call: the page pays it once, a raw /call/ request every time); the round trip over HTTP the
+way the page makes it (join the queue with the page's session, read its event stream, fetch the file, one
+kept-alive connection); the same through /call/ (a new session each call); the file fetch alone.
 
 Then as API users see it: /generate through gradio_client (as the goal is stated), also without downloading
-its six files, with ssl_verify=False, and with a new description each call (no cached embedding); one
+its file, with ssl_verify=False, and with a new description each call (no cached embedding); one
 seed-interpolation slider redraw (/seed_frame); and /generate from N concurrent gradio_client clients. Last,
 the goals, as ratios taken in this one run so that a busy machine does not decide them alone. Prints markdown.
 
@@ -168,7 +168,7 @@ def main() -> None:
     generate = next(fn for fn in demo.fns.values() if fn.api_name == "generate")
     try:
         client = Client(url, verbose=False)
-        bare = Client(url, verbose=False, download_files=False)  # shows what downloading six files costs
+        bare = Client(url, verbose=False, download_files=False)  # shows what downloading the file costs
         # gradio_client opens a new connection for every file and loads the CA certificates for it even on
         # plain http; on a local server that needs no TLS, ssl_verify=False skips the loading.
         unverified = Client(url, verbose=False, ssl_verify=False)
@@ -177,21 +177,21 @@ def main() -> None:
         files = over_call_route(http, url, "generate", [TEXT, 0, 1.0])
         breakdown = [
             ("model alone (pipe(text, seed), no Gradio)", timed(lambda i: pipe(TEXT, i), args.runs)),
-            ("handler (input checks + six PIL images)", timed(lambda i: handlers.generate(TEXT, i, 1.0), args.runs)),
+            ("handler (input checks + one PIL image of six scales)", timed(lambda i: handlers.generate(TEXT, i, 1.0), args.runs)),
             (
-                "Gradio's processing in-process (+ six PNGs encoded and cached)",
+                "Gradio's processing in-process (+ the PNG encoded and cached)",
                 timed(lambda i: asyncio.run(demo.process_api(generate, [TEXT, i, 1.0], SessionState(demo))), args.runs),
             ),
             ("a new session's state (once per page; every /call/ request)", timed(lambda i: SessionState(demo), args.runs)),
             (
-                "/generate over HTTP like the page (its session; six files fetched)",
+                "/generate over HTTP like the page (its session; the file fetched)",
                 timed(lambda i: like_the_page(http, url, generate._id, session, [TEXT, i, 1.0]), args.runs),
             ),
             (
-                "/generate over HTTP through /call/ (a new session each call; six files)",
+                "/generate over HTTP through /call/ (a new session each call; the file)",
                 timed(lambda i: over_call_route(http, url, "generate", [TEXT, i, 1.0]), args.runs),
             ),
-            ("the six file fetches alone", timed(lambda i: fetch_files(http, files), args.runs)),
+            ("the file fetch alone", timed(lambda i: fetch_files(http, files), args.runs)),
         ]
         api = [
             (

@@ -74,6 +74,17 @@ def pixels(image: str | Image.Image) -> np.ndarray:
     return np.asarray(Image.open(image) if isinstance(image, str) else image)
 
 
+SCALES, GAP = (4, 8, 16, 32, 64, 128), 4  # the tiny model's scales; the white gap between tiles in a strip
+
+
+def tiles(strip: str | Image.Image) -> list[np.ndarray]:
+    """Every scale in an image of /generate or /edit at its native size again, as README tells API users."""
+    image = Image.open(strip) if isinstance(strip, str) else strip
+    assert image.size == (len(SCALES) * (128 + GAP) - GAP, 128)
+    tiles = [image.crop((i * 132, 0, i * 132 + 128, 128)) for i in range(len(SCALES))]
+    return [pixels(tile.resize((r, r), Image.NEAREST)) for tile, r in zip(tiles, SCALES)]
+
+
 def test_every_feature_has_an_api_name(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert names == {
@@ -89,28 +100,30 @@ def test_api_parameters_and_outputs_have_names(client):
     assert [r["label"] for r in endpoints["/attributes"]["returns"]] == ["readings", "note"]
     by_name = client.predict(TEXT, 5, 1.0, age=0.5, smiling=-0.3, api_name="/edit")  # the rest default to 0
     in_order = client.predict(TEXT, 5, 1.0, *edit_args(age=0.5, smiling=-0.3), api_name="/edit")
-    np.testing.assert_array_equal(pixels(by_name[-1]), pixels(in_order[-1]))
+    np.testing.assert_array_equal(pixels(by_name), pixels(in_order))
 
 
 def test_the_page_says_its_seed_limit_instead_of_rounding(tmp_path, pipe):
     handlers = app.Handlers(pipe, tmp_path)
     with pytest.raises(gr.Error, match=r"a browser holds seeds exactly only up to 2\*\*53 .*the API or the CLI"):
         handlers.generate(TEXT, float(2**53 + 2), 1.0)
-    assert handlers.generate(TEXT, float(2**53), 1.0)[-1].size == (128, 128)  # the limit itself is exact
+    assert tiles(handlers.generate(TEXT, float(2**53), 1.0))  # the limit itself is exact
 
 
-def test_generate_returns_the_native_size_image_of_every_scale(client, pipe):
-    files = client.predict(TEXT, 5, 1.0, api_name="/generate")
+def test_generate_returns_every_scale_side_by_side_pixel_for_pixel(client, pipe):
+    strip = client.predict(TEXT, 5, 1.0, api_name="/generate")
     expected = pipe(TEXT, 5).images
-    assert [Image.open(f).size for f in files] == [(r, r) for r in (4, 8, 16, 32, 64, 128)]
-    for file, r in zip(files, sorted(expected)):
-        np.testing.assert_array_equal(pixels(file), pixels(expected[r]))
+    assert sorted(expected) == list(SCALES)
+    for tile, r in zip(tiles(strip), SCALES):
+        np.testing.assert_array_equal(tile, pixels(expected[r]))
+    gaps = [pixels(strip)[:, i * (128 + GAP) - GAP : i * (128 + GAP)] for i in range(1, len(SCALES))]
+    assert all((gap == 255).all() for gap in gaps)
 
 
 def test_truncation_reaches_the_model(client, pipe):
-    files = client.predict(TEXT, 5, 0.5, api_name="/generate")
-    np.testing.assert_array_equal(pixels(files[-1]), pixels(pipe(TEXT, 5, truncation=0.5).images[128]))
-    assert not np.array_equal(pixels(files[-1]), pixels(pipe(TEXT, 5).images[128]))
+    top = tiles(client.predict(TEXT, 5, 0.5, api_name="/generate"))[-1]
+    np.testing.assert_array_equal(top, pixels(pipe(TEXT, 5, truncation=0.5).images[128]))
+    assert not np.array_equal(top, pixels(pipe(TEXT, 5).images[128]))
 
 
 def test_variations_are_consecutive_seeds(client, pipe):
@@ -204,13 +217,12 @@ def edit_args(**strengths):
 
 
 def test_edit_returns_every_scale_of_the_edited_face(client, pipe):
-    files = client.predict(TEXT, 5, 1.0, *edit_args(smiling=-0.6, age=0.5), api_name="/edit")
+    strip = client.predict(TEXT, 5, 1.0, *edit_args(smiling=-0.6, age=0.5), api_name="/edit")
     expected = pipe.edit(TEXT, 5, {"smiling": -0.6, "age": 0.5}).images
-    assert [Image.open(f).size for f in files] == [(r, r) for r in (4, 8, 16, 32, 64, 128)]
-    for file, r in zip(files, sorted(expected)):
-        np.testing.assert_array_equal(pixels(file), pixels(expected[r]))
+    for tile, r in zip(tiles(strip), SCALES):
+        np.testing.assert_array_equal(tile, pixels(expected[r]))
     unedited = client.predict(TEXT, 5, 1.0, *edit_args(), api_name="/edit")
-    np.testing.assert_array_equal(pixels(unedited[-1]), pixels(pipe(TEXT, 5).images[128]))
+    np.testing.assert_array_equal(tiles(unedited)[-1], pixels(pipe(TEXT, 5).images[128]))
 
 
 def test_without_an_attribute_file_editing_is_off_and_says_why(tiny_weights, tmp_path):
@@ -258,7 +270,7 @@ def test_app_keeps_serving_after_errors(client, pipe):
     with pytest.raises(AppError):
         client.predict("", 1, 1.0, api_name="/generate")
     files = client.predict(TEXT, 2**63 - 1, 1.0, api_name="/generate")  # the largest seed is fine
-    np.testing.assert_array_equal(pixels(files[-1]), pixels(pipe(TEXT, 2**63 - 1).images[128]))
+    np.testing.assert_array_equal(tiles(files)[-1], pixels(pipe(TEXT, 2**63 - 1).images[128]))
 
 
 # Under MAX_TEXT_CHARS (the library's bound on work), over the 254 word pieces all-MiniLM-L6-v2 reads.
@@ -296,15 +308,15 @@ def test_a_description_longer_than_the_encoder_reads_is_refused_not_cut(client, 
     while pipe.text_encoder.count_tokens(" ".join(words)) > 254:
         words.pop()
     files = client.predict(" ".join(words), 6, 1.0, api_name="/generate")
-    np.testing.assert_array_equal(pixels(files[-1]), pixels(pipe(" ".join(words), 6).images[128]))
+    np.testing.assert_array_equal(tiles(files)[-1], pixels(pipe(" ".join(words), 6).images[128]))
 
 
 def test_whitespace_is_collapsed_as_the_library_does(client, pipe, tmp_path):
     messy, other = "  a bald man\n\twith   glasses ", " an old  woman\n"
     assert check_text(messy) == "a bald man with glasses"
     face = pixels(pipe(check_text(messy), 6).images[128])
-    np.testing.assert_array_equal(pixels(client.predict(messy, 6, 1.0, api_name="/generate")[-1]), face)
-    np.testing.assert_array_equal(pixels(app.Handlers(pipe, tmp_path).generate(messy, 6, 1.0)[-1]), face)
+    np.testing.assert_array_equal(tiles(client.predict(messy, 6, 1.0, api_name="/generate"))[-1], face)
+    np.testing.assert_array_equal(tiles(app.Handlers(pipe, tmp_path).generate(messy, 6, 1.0))[-1], face)
     start, end = (client.predict(messy, other, 6, t, 1.0, api_name="/text_frame") for t in (0.0, 1.0))
     np.testing.assert_array_equal(pixels(start), face)
     np.testing.assert_array_equal(pixels(end), pixels(pipe(check_text(other), 6).images[128]))
@@ -322,7 +334,7 @@ def test_sixteen_concurrent_clients_each_get_their_own_face(url, pipe):
         try:
             own = Client(url, verbose=False, download_files=False)  # the server is in-process: read its files
             start.wait(timeout=30)
-            results[seed] = pixels(own.predict(TEXT, seed, 1.0, api_name="/generate")[-1]["path"])
+            results[seed] = tiles(own.predict(TEXT, seed, 1.0, api_name="/generate")["path"])[-1]
         except BaseException as e:  # reported below, with the seed
             results[seed] = e
 
@@ -379,6 +391,11 @@ def test_about_does_not_claim_gpu_time_for_cpu_trained_weights():
     assert "GPU" not in app.ABOUT
 
 
+def test_about_names_the_bundled_weights_training_data():
+    record = json.loads((REPO / "weights" / "training_record.json").read_text())
+    assert f"{record['data']['train_images']:,} photos of CelebA's training partition" in app.ABOUT
+
+
 def test_raw_http_with_too_few_values_gets_a_message_not_null(url):
     """Gradio's own HTTP API (POST, then read the event stream), as curl users call it."""
     event = httpx.post(f"{url}gradio_api/call/generate", json={"data": [TEXT]}, timeout=10).json()["event_id"]
@@ -404,7 +421,7 @@ def test_on_zero_gpu_every_model_handler_borrows_the_gpu(pipe, tmp_path, monkeyp
     monkeypatch.setattr(app, "spaces", type("ZeroGPU", (), {"GPU": staticmethod(gpu)}))
     handlers = app.Handlers(pipe, tmp_path)
     assert sorted(lent) == sorted(app.GPU_HANDLERS)
-    assert handlers.generate(TEXT, 3, 1.0)[-1].size == (128, 128) and calls == ["generate"]
+    assert tiles(handlers.generate(TEXT, 3, 1.0)) and calls == ["generate"]
     app.build_demo(pipe, gif_dir=tmp_path)  # the page wires the borrowed handlers
 
 
@@ -413,7 +430,7 @@ def test_with_the_spaces_package_off_zero_gpu_the_handlers_run_as_they_are(pipe,
     assert app.spaces is spaces
     handlers = app.Handlers(pipe, tmp_path)
     assert all(getattr(handlers, name).__func__ is getattr(app.Handlers, name) for name in app.GPU_HANDLERS)
-    np.testing.assert_array_equal(pixels(handlers.generate(TEXT, 3, 1.0)[-1]), pixels(pipe(TEXT, 3).images[128]))
+    np.testing.assert_array_equal(tiles(handlers.generate(TEXT, 3, 1.0))[-1], pixels(pipe(TEXT, 3).images[128]))
 
 
 def test_a_user_error_is_logged_as_one_line_without_a_traceback(client, capfd, caplog):
@@ -465,7 +482,7 @@ def test_waiting_gifs_are_capped_so_they_never_fill_the_queue_generate_waits_in(
             assert f"{app.MAX_WAITING_GIFS} GIFs are waiting to be made already" in turned_away.text
             # /generate still gets a place in the queue and its face while the GIFs wait.
             np.testing.assert_array_equal(
-                pixels(Client(url, verbose=False).predict(TEXT, 3, 1.0, api_name="/generate")[-1]),
+                tiles(Client(url, verbose=False).predict(TEXT, 3, 1.0, api_name="/generate"))[-1],
                 pixels(pipe(TEXT, 3).images[128]),
             )
             release.set()
