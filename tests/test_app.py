@@ -80,9 +80,10 @@ SCALES, GAP = (4, 8, 16, 32, 64, 128), 4  # the tiny model's scales; the white g
 def tiles(strip: str | Image.Image) -> list[np.ndarray]:
     """Every scale in an image of /generate or /edit at its native size again, as README tells API users."""
     image = Image.open(strip) if isinstance(strip, str) else strip
-    assert image.size == (len(SCALES) * (128 + GAP) - GAP, 128)
-    tiles = [image.crop((i * 132, 0, i * 132 + 128, 128)) for i in range(len(SCALES))]
-    return [pixels(tile.resize((r, r), Image.NEAREST)) for tile, r in zip(tiles, SCALES)]
+    step = 128 + GAP  # README's 132
+    assert image.size == (len(SCALES) * step - GAP, 128)
+    crops = [image.crop((i * step, 0, i * step + 128, 128)) for i in range(len(SCALES))]
+    return [pixels(crop.resize((r, r), Image.NEAREST)) for crop, r in zip(crops, SCALES)]
 
 
 def test_every_feature_has_an_api_name(client):
