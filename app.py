@@ -595,6 +595,9 @@ def _edit_tab(handlers: Handlers, face: Face, tabs: gr.Tabs) -> None:
                 for name in EDIT_NAMES
             ]  # fmt: skip
         reset = gr.Button("Reset", interactive=not handlers.edit_problem)
+        # Whether this tab is open. Made inside the tab: a State made between two tabs, directly in gr.Tabs,
+        # corrupts Gradio's tab bar (after a few clicks About is shown twice or renamed; Gradio 6.31).
+        editing = gr.State(False)
 
     inputs = [*face.inputs, *sliders]
     edit = _named(handlers.edit, ["description", "seed", "truncation", *EDIT_NAMES])  # API parameter names
@@ -603,7 +606,6 @@ def _edit_tab(handlers: Handlers, face: Face, tabs: gr.Tabs) -> None:
         handlers.edit, inputs, scales, api_visibility="private"
     )
     if not handlers.edit_problem:  # opening the tab, or a new face above while it is open, draws the face to edit
-        editing = gr.State(False)
         tabs.select(handlers.tab_opened, None, editing, api_visibility="private")
         tab.select(handlers.edit, inputs, scales, api_visibility="private")
         face.generated.success(handlers.edit_if_open, [editing, *inputs], scales, api_visibility="private")

@@ -11,6 +11,7 @@ from t2f import TextToFace
 from t2f.attributes import EDIT_NAMES
 
 CHROMIUM = Path("/usr/bin/chromium")
+TABS = ["Variations", "Seed interpolation", "Description interpolation", "Edit", "What the model read", "About"]
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"
 ]  # fmt: skip
@@ -148,6 +149,12 @@ def test_generate_pick_a_variation_and_drag_the_interpolation_slider(url, tmp_pa
             page.wait_for_function(
                 f"src => {edited}.length === 1 && {edited}[0].src !== src", arg=bald, timeout=30_000
             )
+
+            page.get_by_role("tab", name="About").click()
+            page.get_by_text("What it is.").wait_for(timeout=30_000)
+            # After all these clicks the tab bar still names each tab once, in order.
+            names = page.eval_on_selector_all("[role=tab]", "tabs => tabs.map(t => t.textContent.trim())")
+            assert names == TABS, names
 
             page.screenshot(path=tmp_path / "demo.png", full_page=True)
         finally:
