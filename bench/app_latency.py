@@ -7,7 +7,10 @@ the handler (input checks + the six scales side by side in one PIL image); Gradi
 (the handler, then the image encoded as PNG and cached); a new session's state (Gradio builds it on a
 session's first call: the page pays it once, a raw /call/ request every time); the round trip over HTTP the
 way the page makes it (join the queue with the page's session, read its event stream, fetch the file, one
-kept-alive connection); the same through /call/ (a new session each call); the file fetch alone.
+kept-alive connection); the same through /call/ (a new session each call); the file fetch alone. Then the
+page's calls as Gradio's own profiler (GRADIO_PROFILING, on for this benchmark) splits them: waiting in the
+queue, preprocessing the inputs, the handler, postprocessing (the PNG encoded and cached), and what is left
+of the round trip (joining the queue, the event stream, the file fetch, HTTP).
 
 Then as API users see it: /generate through gradio_client (as the goal is stated), also without downloading
 its file, with ssl_verify=False, and with a new description each call (no cached embedding); one
@@ -35,9 +38,11 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_PROFILING", "1")  # read when gradio is imported: per-phase traces of every event
 
 import httpx  # noqa: E402
 import torch  # noqa: E402
+from gradio.profiling import collector  # noqa: E402
 from gradio.state_holder import SessionState  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
@@ -111,6 +116,20 @@ def like_the_page(http: httpx.Client, url: str, fn_index: int, session: str, dat
     fetch_files(http, message["output"]["data"])
 
 
+def gradio_phases(api_name: str, round_trips: list[float]) -> list[tuple[str, float]]:
+    """Median milliseconds of each phase Gradio's profiler traced for ``api_name`` since the collector was last
+    cleared, then what process_api did outside them, and what of the median round trip (``round_trips``, ms)
+    lies outside the queue and process_api."""
+    traces = [t for t in collector.get_all() if t["fn_name"] == api_name]
+    if not traces:
+        raise RuntimeError(f"Gradio traced no /{api_name} call: is GRADIO_PROFILING set before gradio is imported?")
+    phases = ("queue_wait", "preprocess", "fn_call", "postprocess")
+    rows = [(name, statistics.median(t[f"{name}_ms"] for t in traces)) for name in phases]
+    own = statistics.median(t["total_ms"] - sum(t[f"{name}_ms"] for name in phases[1:]) for t in traces)
+    served = statistics.median(t["queue_wait_ms"] + t["total_ms"] for t in traces)
+    return [*rows, ("process_api outside those phases", own), ("the rest of the round trip", statistics.median(round_trips) - served)]
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
@@ -175,6 +194,7 @@ def main() -> None:
         http = httpx.Client()
         session = secrets.token_hex(8)
         files = over_call_route(http, url, "generate", [TEXT, 0, 1.0])
+        page_calls = lambda i: like_the_page(http, url, generate._id, session, [TEXT, i, 1.0])  # noqa: E731
         breakdown = [
             ("model alone (pipe(text, seed), no Gradio)", timed(lambda i: pipe(TEXT, i), args.runs)),
             ("handler (input checks + one PIL image of six scales)", timed(lambda i: handlers.generate(TEXT, i, 1.0), args.runs)),
@@ -183,16 +203,15 @@ def main() -> None:
                 timed(lambda i: asyncio.run(demo.process_api(generate, [TEXT, i, 1.0], SessionState(demo))), args.runs),
             ),
             ("a new session's state (once per page; every /call/ request)", timed(lambda i: SessionState(demo), args.runs)),
-            (
-                "/generate over HTTP like the page (its session; the file fetched)",
-                timed(lambda i: like_the_page(http, url, generate._id, session, [TEXT, i, 1.0]), args.runs),
-            ),
+            ("/generate over HTTP like the page (its session; the file fetched)", timed(page_calls, args.runs)),
             (
                 "/generate over HTTP through /call/ (a new session each call; the file)",
                 timed(lambda i: over_call_route(http, url, "generate", [TEXT, i, 1.0]), args.runs),
             ),
             ("the file fetch alone", timed(lambda i: fetch_files(http, files), args.runs)),
         ]
+        collector.clear()
+        phases = gradio_phases("generate", timed(page_calls, args.runs, warmup=0))
         api = [
             (
                 "/generate, gradio_client",
@@ -234,6 +253,10 @@ def main() -> None:
     for name, times in breakdown:
         print(f"| {name} | {len(times)} | {statistics.median(times):.1f} | {p95(times):.1f} | "
               f"{statistics.median(times) / model:.1f} |")  # fmt: skip
+    print("\n| the page's /generate as Gradio's profiler splits it | median ms | x model |")
+    print("| --- | ---: | ---: |")
+    for name, ms in phases:
+        print(f"| {name} | {ms:.1f} | {ms / model:.2f} |")
     print("\n| as API users call it | calls | median ms | p95 ms | throughput |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, times in api:
