@@ -23,6 +23,7 @@ import inspect
 import json
 import logging
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -181,6 +182,11 @@ def _seed(value: object) -> int:
     return check_seed(value)
 
 
+def _literal(text: str) -> str:
+    """``text`` shown as typed in Markdown: every ASCII punctuation mark backslash-escaped (CommonMark)."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
+
+
 def _whole(value: object, name: str, low: int, high: int) -> int:
     """A whole number in [low, high] from a number box, or a gr.Error naming the limits."""
     if isinstance(value, float) and value.is_integer():
@@ -312,6 +318,7 @@ class Handlers:
         if pipe.attributes is None:
             return [], f"The read-out is not available: {self.edit_problem}."
         readings = pipe.read(description)
+        left_out = pipe.face_text(description).left_out
         rows = [
             [r.said, r.status, round(r.probability, 3), self._drawn(r), r.attribute]
             for r in readings
@@ -343,6 +350,9 @@ class Handlers:
                 if pipe.drawn
                 else " How often the faces show it was not measured for these weights."
             )
+        if left_out:
+            quoted = " ".join(f"“{_literal(sentence)}”" for sentence in left_out)
+            note += f" Left out, as describing no face (the face is drawn from the rest): {quoted}"
         return rows, note
 
     def _drawn(self, reading) -> str:

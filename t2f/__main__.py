@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"steer away from what the description negates, e.g. 'no beard': 0 (off) to 1 (default {NEGATION_STRENGTH:g})",
     )
+    add(
+        "--keep-off-topic",
+        action="store_true",
+        help="draw from every sentence, also those that describe no face (by default they are left out, with a note)",
+    )
     add("--device", help="cpu or cuda (default: cuda when present)")
     return parser
 
@@ -115,7 +120,16 @@ def run(args: argparse.Namespace) -> None:
     for path in paths:
         check_output(path)
 
-    pipe = TextToFace.from_pretrained(args.weights, device=device, negation_strength=negation_strength)
+    pipe = TextToFace.from_pretrained(
+        args.weights, device=device, negation_strength=negation_strength, leave_out_off_topic=not args.keep_off_topic
+    )
+    left_out = pipe.face_text(text).left_out
+    if left_out:
+        print(
+            f"note: left out {len(left_out)} sentence(s) that describe no face (--keep-off-topic keeps them): "
+            + " ".join(repr(s) for s in left_out),
+            file=sys.stderr,
+        )
     if strengths is None:
         faces = pipe([text] * len(seeds), seeds, truncation=truncation)
     else:

@@ -64,7 +64,7 @@ SURE = 0.75
 # The face gate: below this probability that a text describes a face at all, nothing in it is read.
 FACE = 0.5
 # How far a description's code moves away from each attribute it negates: the share of the way to the end of
-# the training codes' range on the absent side (AttributeModel.steer_codes; chosen by bench/negation_steering.py).
+# the training codes' range on the absent side (AttributeModel.steer_codes; chosen by bench/reading_settings.py).
 NEGATION_STRENGTH = 1.0
 TENSOR_NAMES = ("hidden_weight", "hidden_bias", "probe_weight", "probe_bias", "directions", "step", "low", "high")
 

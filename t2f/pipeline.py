@@ -27,13 +27,14 @@ from PIL import Image
 from torch import Tensor, nn
 
 from t2f.attributes import (
-    BUILD_COMMAND, NEGATION_STRENGTH, AttributeModel, Drawn, Reading, check_strengths, load_attribute_model,
+    BUILD_COMMAND, FACE, NEGATION_STRENGTH, AttributeModel, Drawn, Reading, check_strengths, load_attribute_model,
     negated_edits, read_drawn,
 )  # fmt: skip
 from t2f.files import ATTRIBUTES_NAME, default_device
 from t2f.hub import resolve_weights
 from t2f.model import EqConv2d, EqLinear, Generator
 from t2f.text import TextEncoder, check_text, get_text_encoder
+from t2f.text.base import split_sentences
 
 MAX_SEED = 2**63 - 1
 MAX_BATCH = 256
@@ -50,6 +51,15 @@ class FaceOutput:
     images: dict[int, Image.Image]
     tensors: dict[int, Tensor] | None = None  # (3, r, r) float32 on the CPU, about [-1, 1] (unclamped), when asked for
     t: float | None = None  # position along an interpolation path
+
+
+@dataclass(frozen=True)
+class FaceText:
+    """What faces are drawn from for one description (:meth:`TextToFace.face_text`): ``text``, its sentences
+    that describe a face, and ``left_out``, the sentences the read-out's face gate reads as describing none."""
+
+    text: str
+    left_out: tuple[str, ...] = ()
 
 
 def check_seed(seed: object) -> int:
@@ -163,7 +173,9 @@ class TextToFace:
     of it (see ``_inference_copy``), so changes to ``generator`` after construction do not reach them.
 
     With the weights' attribute model, each description's text code is steered away from what the description
-    negates ("no beard", "without glasses") by ``negation_strength``; 0 turns it off: see :meth:`codes`.
+    negates ("no beard", "without glasses") by ``negation_strength``; 0 turns it off: see :meth:`codes`. And
+    sentences that describe no face ("He works as an accountant in Leeds.") are left out of what faces are drawn
+    from, unless ``leave_out_off_topic`` is False: see :meth:`face_text`.
     """
 
     def __init__(
@@ -175,6 +187,7 @@ class TextToFace:
         attributes: AttributeModel | None = None,
         drawn: dict[str, Drawn] | None = None,
         negation_strength: float = NEGATION_STRENGTH,
+        leave_out_off_topic: bool = True,
     ):
         config = generator.config
         if text_encoder.name != config.text_encoder or text_encoder.dim != config.text_dim:
@@ -191,6 +204,7 @@ class TextToFace:
         self.attributes = attributes  # the read-out and edit directions (t2f.attributes), when built
         self.drawn = drawn or {}  # how often faces show each claim people make, when evaluated (t2f.attributes)
         self.negation_strength = check_negation_strength(negation_strength)
+        self.leave_out_off_topic = bool(leave_out_off_topic)
         # Checked once: the generator is this pipeline's frozen copy, so the answer cannot change later.
         self.edit_problem = self._edit_problem()
         self._cache: OrderedDict[str, Tensor] = OrderedDict()
@@ -208,6 +222,7 @@ class TextToFace:
         local_files_only: bool = False,
         token: str | bool | None = None,
         negation_strength: float = NEGATION_STRENGTH,
+        leave_out_off_topic: bool = True,
     ) -> TextToFace:
         """Load weights from the bundled ``weights/`` (default), a local folder or a Hub repo id.
 
@@ -236,7 +251,10 @@ class TextToFace:
             drawn = read_drawn(folder)
         except (OSError, ValueError) as e:
             warnings.warn(f"how often faces show what is asked is unknown: {e}", stacklevel=2)
-        pipe = cls(generator, encoder, device=device, attributes=attributes, drawn=drawn, negation_strength=negation_strength)
+        pipe = cls(
+            generator, encoder, device=device, attributes=attributes, drawn=drawn, negation_strength=negation_strength,
+            leave_out_off_topic=leave_out_off_topic,
+        )  # fmt: skip
         pipe.edit_problem = broken or pipe.edit_problem
         return pipe
 
@@ -412,16 +430,46 @@ class TextToFace:
         return None
 
     def read(self, prompt: str) -> list[Reading]:
-        """What the model reads in a description: one :class:`~t2f.attributes.Reading` per attribute (two for
-        man/woman and young/older), present first. Needs the weights' attributes file."""
+        """What the model reads in a description, as faces are drawn from it (:meth:`face_text`): one
+        :class:`~t2f.attributes.Reading` per attribute (two for man/woman and young/older), present first. Needs
+        the weights' attributes file."""
         if self.attributes is None:
             raise FileNotFoundError(self.edit_problem)
-        return self.attributes.read(self.encode([check_text(prompt)])[0].cpu())
+        return self.attributes.read(self.encode([self.face_text(prompt).text])[0].cpu())
 
     @torch.inference_mode()
     def text_codes(self, text: Tensor) -> Tensor:
         """The generator's mean text codes (N, cond_dim) of embeddings (N, text_dim), as :meth:`generate` makes them."""
         return torch.cat([self._net.cond(row) for row in text.to(self.device, torch.float32).split(1)])
+
+    @property
+    def leaves_out(self) -> bool:
+        """Whether sentences that describe no face are left out (:meth:`face_text`): ``leave_out_off_topic`` and
+        an attribute file, whose face gate decides."""
+        return self.leave_out_off_topic and self.attributes is not None
+
+    def face_text(self, prompt: str) -> FaceText:
+        """The part of a description that faces are drawn from: its sentences (``split_sentences``) that the
+        read-out's face gate reads as describing a face, joined by spaces; the whole description when it is one
+        sentence, when every sentence or none passes, or when not :attr:`leaves_out`.
+
+        Why: the sentence encoder averages over every word, so sentences about a job, a city or the day a photo
+        was taken dilute what the others say about the face (gray hair, glasses: drawn half as often with three
+        such sentences around, ``bench/reading_settings.py``). The whole description is held to the encoder's
+        length limit all the same: what a user writes is refused or accepted as a whole.
+        """
+        text = check_text(prompt)
+        if not self.leaves_out:
+            return FaceText(text)
+        self.text_encoder.check_length(text)
+        sentences = split_sentences(text)
+        if len(sentences) < 2:
+            return FaceText(text)
+        _, _, face = self.attributes.probabilities(self.encode(sentences))
+        kept = [s for s, p in zip(sentences, face.tolist()) if p >= FACE]
+        if not kept or len(kept) == len(sentences):
+            return FaceText(text)
+        return FaceText(" ".join(kept), tuple(s for s, p in zip(sentences, face.tolist()) if p < FACE))
 
     @property
     def steers(self) -> bool:
@@ -431,12 +479,14 @@ class TextToFace:
 
     def codes(self, texts: Sequence[str]) -> Tensor:
         """The text codes (N, cond_dim) that faces are drawn from (:meth:`synthesize`): the generator's mean
-        code of each description, moved ``negation_strength`` of the way to the absent end of the training
-        range along each attribute that the read-out reads as negated, when :attr:`steers`
-        (``t2f.attributes.negated_edits``, ``AttributeModel.steer_codes``); unchanged for a description that
-        negates nothing, so ``synthesize(z, codes(texts))`` is then ``generate(z, encode(texts))``.
+        code of each description's :meth:`face_text`, moved ``negation_strength`` of the way to the absent end
+        of the training range along each attribute that the read-out reads as negated, when :attr:`steers`
+        (``t2f.attributes.negated_edits``, ``AttributeModel.steer_codes``); unchanged for a description of one
+        sentence that negates nothing, so ``synthesize(z, codes(texts))`` is then ``generate(z, encode(texts))``.
         """
-        embeddings = self.encode(texts)
+        if isinstance(texts, str):
+            raise TypeError("codes takes a list of descriptions, not a single string")
+        embeddings = self.encode([self.face_text(t).text for t in texts])
         codes = self.text_codes(embeddings)
         if not self.steers:
             return codes

@@ -501,3 +501,15 @@ def test_gradio_monitoring_is_off_and_its_summary_not_recomputed_after_every_eve
     assert httpx.get(f"{url}monitoring/summary", timeout=10).status_code == 403  # 200 by default
     demo = app.build_demo(pipe, gif_dir=tmp_path)
     assert demo._queue.ANAYLTICS_CACHE_FREQUENCY == app.MONITORING_SUMMARY_EVERY  # Gradio's spelling
+
+
+def test_attributes_name_the_sentences_left_out(shipped):
+    rows, note = shipped.attributes("They work as an accountant in Leeds. A man with gray hair. *Their* [site](x).")
+    read = {row[0]: row[1] for row in rows}
+    assert read["gray hair"] == read["man"] == "present"
+    assert note.endswith(
+        "Left out, as describing no face (the face is drawn from the rest): “They work as an accountant in Leeds\\.” "
+        "“\\*Their\\* \\[site\\]\\(x\\)\\.”"
+    )
+    _, note = shipped.attributes("A man with gray hair.")
+    assert "Left out" not in note

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from t2f import Generator, TextToFace
+from t2f import FaceText, Generator, TextToFace
 from t2f.__main__ import main
 from t2f.attributes import EDIT_NAMES, EDITS, FORMAT
 from t2f.files import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME
@@ -363,3 +363,56 @@ def test_ungendered_captions_say_neither_man_nor_woman_and_claim_no_gender():
     assert len(texts) == 60 and not [t for t in texts if gendered.search(t)]
     assert (claims[:, ATTRIBUTES.index("Male")] == -1).all() and (claims >= 0).any()
     assert (texts, claims.tolist()) == (lambda t, c: (t, c.tolist()))(*ungendered_captions(random_attributes(40), 60, seed=2))
+
+
+def test_sentences_split_as_written_and_not_after_common_abbreviations():
+    from t2f.text.base import split_sentences
+
+    assert split_sentences("Our neighbour Mr. Okafor is a postman. He is bald, e.g. no hair at all! Is he old?") == [
+        "Our neighbour Mr. Okafor is a postman.", "He is bald, e.g. no hair at all!", "Is he old?",
+    ]  # fmt: skip
+    assert split_sentences("a man, 60s, grey beard") == ["a man, 60s, grey beard"]
+
+
+OFF_TOPIC = "They work as an accountant in Leeds."
+GRAY = "A man with gray hair."
+
+
+def test_the_shipped_pipeline_draws_from_the_sentences_that_describe_a_face(tmp_path, capsys):
+    shipped = TextToFace.from_pretrained()
+    assert shipped.leaves_out
+    padded = f"{OFF_TOPIC} {GRAY} The photo was taken in a park."
+    assert shipped.face_text(padded) == FaceText(GRAY, (OFF_TOPIC, "The photo was taken in a park."))
+    face = shipped(padded, 3, return_tensors=True).tensors[128]
+    assert torch.equal(face, shipped(GRAY, 3, return_tensors=True).tensors[128])  # the face of the rest, bit for bit
+    assert shipped.read(padded) == shipped.read(GRAY)
+    # One sentence, every sentence about the face, or none: the whole description.
+    for text in (GRAY, "A bloke with specs. He is bald.", f"{OFF_TOPIC} Their name is Alex."):
+        assert shipped.face_text(text) == FaceText(text)
+    # The whole description is held to the encoder's limit, though only part of it is encoded.
+    with pytest.raises(ValueError, match="word pieces long"):
+        shipped.face_text(" ".join([OFF_TOPIC] * 40 + [GRAY]))
+    # Off: every sentence is encoded, as the plain generator reads them.
+    keep = TextToFace.from_pretrained(leave_out_off_topic=False)
+    assert not keep.leaves_out and keep.face_text(padded) == FaceText(padded)
+    np.testing.assert_array_equal(
+        keep(padded, 3, return_tensors=True).tensors[128], keep.generate(keep.noise([3]), keep.encode([padded]))[-1][0]
+    )
+    assert not torch.equal(keep(padded, 3, return_tensors=True).tensors[128], face)
+    # The command line says what it left out, and --keep-off-topic keeps it.
+    from PIL import Image
+
+    for flag, expected in (([], shipped(padded, 3)), (["--keep-off-topic"], keep(padded, 3))):
+        assert main([padded, "--seed", "3", "--out", str(tmp_path / "f.png"), *flag]) == 0
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "f.png")), pixels(expected))
+        err = capsys.readouterr().err
+        assert ("note: left out 2 sentence(s) that describe no face" in err) == (not flag)
+        assert (repr(OFF_TOPIC) in err) == (not flag)
+
+
+def test_without_an_attribute_file_nothing_is_left_out(tiny_weights):
+    bare = TextToFace.from_pretrained(tiny_weights)
+    assert bare.leave_out_off_topic and not bare.leaves_out
+    assert bare.face_text(f"{OFF_TOPIC} {GRAY}") == FaceText(f"{OFF_TOPIC} {GRAY}")
+    with pytest.raises(TypeError, match="a list of descriptions"):
+        bare.codes(GRAY)

@@ -282,6 +282,9 @@ def test_adherence_is_higher_for_matched_than_shuffled_captions(synthetic, train
     assert "Negation steering" not in markdown
     assert "`negation_strength`): 0 (off)." in results_markdown(report | {"negation_strength": 0.0})
     assert "`negation_strength`): 0.5." in results_markdown(report | {"negation_strength": 0.5})
+    assert "leave_out_off_topic" not in markdown
+    assert "(`leave_out_off_topic`): left out." in results_markdown(report | {"leave_out_off_topic": True})
+    assert "(`leave_out_off_topic`): kept." in results_markdown(report | {"leave_out_off_topic": False})
 
 
 def test_scale_gap_is_the_distance_of_each_scale_from_the_pooled_full_face():

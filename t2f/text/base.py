@@ -4,6 +4,7 @@ comes in (the Python API, the command line and the app all go through :func:`che
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 
 import torch
@@ -25,6 +26,26 @@ def check_text(text: object) -> str:
     if not text:
         raise ValueError("the description is empty: describe the face, e.g. 'a smiling woman with blond hair'")
     return text
+
+
+# Abbreviations after which a full stop ends no sentence ("Mr. Okafor", "e.g. a hat"): Punkt learns these from
+# a corpus, and its trained English model is an nltk data download, so the common ones are given here.
+ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "mt", "e.g", "i.e", "vs", "etc", "approx", "u.s", "u.k"})
+
+
+@functools.cache
+def _punkt():
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+    parameters = PunktParameters()
+    parameters.abbrev_types = set(ABBREVIATIONS)
+    return PunktSentenceTokenizer(parameters)
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text``, each as written (nltk's Punkt sentence tokenizer, Kiss & Strunk 2006, with
+    :data:`ABBREVIATIONS` and no data download): "Mr. Okafor is a postman. He is bald." -> two sentences."""
+    return _punkt().tokenize(text)
 
 
 class TextEncoder(ABC):

@@ -17,7 +17,6 @@ each needed word with one seek. nltk is imported on first use only.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
@@ -36,7 +35,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 from t2f.files import atomic_path, default_device
-from t2f.text.base import TextEncoder
+from t2f.text.base import TextEncoder, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -150,26 +149,19 @@ def load_state(path: str | Path) -> dict[str, Tensor]:
 # --- tokenization ---------------------------------------------------------------------------------
 
 
-@functools.cache
-def _sentence_splitter():
-    from nltk.tokenize.punkt import PunktSentenceTokenizer
-
-    return PunktSentenceTokenizer()  # untrained parameters: no nltk data download
-
-
 def tokenize(text: str, version: int) -> list[str]:
     """The words of ``text`` as the reference tokenizes them for ``version`` (without sentence markers).
 
     The reference calls nltk's ``word_tokenize``, which first splits sentences with the trained
-    English Punkt model (an nltk data download). Here sentences are split by Punkt's untrained
-    parameters, which need no download and split the same except after abbreviations ("Mr.",
-    "U.S."); each sentence then goes through the same Treebank word tokenizer, so a sentence-final
-    "." becomes its own word as in the reference. Version 2 then joins "n't" Moses-style, as the
+    English Punkt model (an nltk data download). Here sentences are split by
+    :func:`~t2f.text.base.split_sentences` (Punkt with common abbreviations, no download), which
+    splits the same except after abbreviations missing from its list; each sentence then goes through
+    the same Treebank word tokenizer, so a sentence-final "." becomes its own word as in the reference. Version 2 then joins "n't" Moses-style, as the
     reference does ("does n't" -> "doesn 't").
     """
     from nltk.tokenize import word_tokenize
 
-    words = [w for sentence in _sentence_splitter().tokenize(text) for w in word_tokenize(sentence, preserve_line=True)]
+    words = [w for sentence in split_sentences(text) for w in word_tokenize(sentence, preserve_line=True)]
     if version == 2:
         words = " ".join(words).replace(" n't ", "n 't ").split()
     return words

@@ -53,6 +53,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )  # fmt: skip
     report["weights"] = str(args.weights or DEFAULT_WEIGHTS_DIR)
     report["negation_strength"] = pipe.negation_strength if pipe.steers else 0.0
+    report["leave_out_off_topic"] = pipe.leaves_out
     if (local / RECORD_NAME).is_file():  # which weights were measured: record-evaluation files it under their session
         report["images_seen"] = read_json_object(local / RECORD_NAME)["images_seen"]
     on_gpu = device.type == "cuda"

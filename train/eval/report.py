@@ -101,6 +101,8 @@ def results_markdown(report: dict) -> str:
     realism_, scales, net = report["realism"], report["realism"]["scales"], report["realism"]["network"]
     strength = report.get("negation_strength")
     steering = "" if strength is None else f" Negation steering (the pipeline's `negation_strength`): {strength:g}{'' if strength else ' (off)'}."
+    if "leave_out_off_topic" in report:
+        steering += f" Sentences that describe no face (`leave_out_off_topic`): {'left out' if report['leave_out_off_topic'] else 'kept'}."
     lines = [
         (
             f"Held-out CelebA faces, N = {report['n']}, seed {report['seed']} (split: {report['split']}); each "

@@ -1,0 +1,90 @@
+"""How the pipeline reads a description, setting by setting: people's descriptions at each negation strength,
+with sentences that describe no face left out or kept.
+
+    python -m bench.reading_settings --weights weights                  # strengths 0, 0.5, 1 x left out, kept
+    python -m bench.reading_settings --weights weights --strengths 0 1 --off-topic keep
+
+For each ``negation_strength`` of the pipeline (``t2f.pipeline.TextToFace``; 0 draws from the plain text code)
+and each ``leave_out_off_topic`` ("leave": sentences the read-out's face gate reads as describing no face are
+left out, ``TextToFace.face_text``; "keep": every sentence is encoded), the evaluation's people's-descriptions
+measurement (``train.eval.people``: 239 hand-written descriptions x 4 faces, the negation probes and the
+dilution probes, the same noise seeds for every setting) is run and read by the project's attribute
+classifier. The first table gives the overall numbers (adherence on all claims, on the negated claims alone,
+the worst negation excess: drawn when negated minus drawn when unsaid, the dilution cost: drawn alone minus
+drawn with 1-3 neutral sentences around); the second, per negation probe, how often the attribute is drawn when
+said / negated / unsaid; the third, per dilution probe, how often it is drawn with 0, 1, 2 and 3 neutral
+sentences around. Steering should lower the negated column toward (or below) the unsaid one without moving the
+said column; leaving out what describes no face should flatten the dilution rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from t2f import TextToFace
+from t2f.files import DEFAULT_WEIGHTS_DIR
+from train.eval.adherence import weak_attributes
+from train.eval.classifier import DEFAULT_PATH, load_classifier
+from train.eval.people import load_people, people_report
+
+OFF_TOPIC = {"leave": True, "keep": False}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS_DIR))
+    parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.5, 1.0])
+    parser.add_argument("--off-topic", nargs="+", choices=list(OFF_TOPIC), default=list(OFF_TOPIC))
+    parser.add_argument("--classifier", default=str(DEFAULT_PATH))
+    args = parser.parse_args()
+
+    classifier, meta = load_classifier(args.classifier, "cpu")
+    excluded = weak_attributes(meta.get("held_out_accuracy"))
+    people = load_people()
+    reports = {}
+    for off_topic in args.off_topic:
+        for strength in args.strengths:
+            pipe = TextToFace.from_pretrained(
+                args.weights, device="cpu", negation_strength=strength, leave_out_off_topic=OFF_TOPIC[off_topic]
+            )
+            if (strength and not pipe.steers) or (OFF_TOPIC[off_topic] and not pipe.leaves_out):
+                raise SystemExit(f"{args.weights} has no read-out to steer or leave out by: {pipe.edit_problem}")
+
+            def generate(texts, seeds, pipe=pipe):
+                return pipe.synthesize(pipe.noise(seeds), pipe.codes(texts))
+
+            start = time.perf_counter()
+            setting = f"{strength:g}, {off_topic}"
+            reports[setting] = people_report(generate, classifier, people, excluded)
+            print(f"strength {setting}: {time.perf_counter() - start:.0f} s", flush=True)
+
+    print(f"\nPeople's descriptions, {args.weights}, by negation strength and off-topic sentences\n")
+    print("| strength, off-topic sentences | adherence | negated claims | worst negation excess | dilution cost (points) |")
+    print("|---|---|---|---|---|")
+    for setting, r in reports.items():
+        print(
+            f"| {setting} | {r['adherence']:.3f} | {r['negated_claims']['mean']:.3f} | "
+            f"{r['negation_excess']:+.2f} | {r['dilution_cost_points']:.1f} |"
+        )
+    _per_probe(reports, "negation", "Drawn when said / negated / unsaid, per negation probe", "{said:.2f} / **{negated:.2f}** / {unsaid:.2f}")
+    _per_probe(reports, "dilution", "Drawn with 0 / 1 / 2 / 3 neutral sentences around, per dilution probe", None)
+
+
+def _per_probe(reports: dict[str, dict], part: str, title: str, cell: str | None) -> None:
+    """A table with a row per probe of ``part`` and a column per setting; ``cell`` formats a negation probe's
+    rates (None: a dilution probe's drawn rates, joined by " / ")."""
+    probes = list(next(iter(reports.values()))[part])
+    print(f"\n{title}\n")
+    print("| probe | " + " | ".join(reports) + " |")
+    print("|---|" + "---|" * len(reports))
+    for probe in probes:
+        cells = [
+            cell.format(**r[part][probe]) if cell else " / ".join(f"{x:.2f}" for x in r[part][probe]["drawn"].values())
+            for r in reports.values()
+        ]
+        print(f"| {probe} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
