@@ -419,6 +419,7 @@ class Caption:
 
     text: str
     claims: dict[str, int]
+    sentences: tuple[str, ...] = ()  # the text's sentences that describe the face (its others are neutral), cased as in it
 
 
 def as_attribute_dict(attributes: Mapping[str, object] | Sequence[object]) -> dict[str, bool]:
@@ -603,6 +604,7 @@ def describe(attributes: Mapping[str, object] | Sequence[object], seed: int = 0)
     said = ([AGES[a["Young"]]] if rng.random() < AGE_SHARE else []) + _said_present(rng, a) + _said_absent(rng, a)
     write = _tag_list if rng.random() < LIST_SHARE else _sentences
     sentences = [_capitalised(s) for s in write(rng, said, voice, male)]
+    face = tuple(sentences)
 
     if rng.random() < NEUTRAL_SHARE:
         count = rng.choices(list(NEUTRAL_COUNTS), weights=list(NEUTRAL_COUNTS.values()))[0]
@@ -615,10 +617,11 @@ def describe(attributes: Mapping[str, object] | Sequence[object], seed: int = 0)
     text = " ".join(sentences)
     if rng.random() < LOWER_SHARE:
         text = text.lower().removesuffix(".")
+        face = tuple(s.lower() for s in face)
     claims = {"Male": int(male)}
     for words in said:
         claims.update(words.claims)
-    return Caption(text, claims)
+    return Caption(text, claims, face)
 
 
 def caption(attributes: Mapping[str, object] | Sequence[object], seed: int = 0) -> str:

@@ -450,26 +450,36 @@ class TextToFace:
 
     def face_text(self, prompt: str) -> FaceText:
         """The part of a description that faces are drawn from: its sentences (``split_sentences``) that the
-        read-out's face gate reads as describing a face, joined by spaces; the whole description when it is one
-        sentence, when every sentence or none passes, or when not :attr:`leaves_out`.
+        read-out's face gate, asked about each sentence alone, reads as describing a face, joined by spaces.
+        The whole description when it is one sentence, when the gate passes every sentence or none, when the
+        rest would lose the man or woman the whole description reads ("Glasses and a hat. It's my dad."), or
+        when not :attr:`leaves_out`.
 
         Why: the sentence encoder averages over every word, so sentences about a job, a city or the day a photo
-        was taken dilute what the others say about the face (gray hair, glasses: drawn half as often with three
-        such sentences around, ``bench/reading_settings.py``). The whole description is held to the encoder's
-        length limit all the same: what a user writes is refused or accepted as a whole.
+        was taken dilute what the others say about the face (gray hair, glasses: drawn a third as often with
+        three such sentences around, ``bench/reading_settings.py``). The whole description is held to the
+        encoder's length limit all the same: what a user writes is refused or accepted as a whole.
         """
         text = check_text(prompt)
         if not self.leaves_out:
             return FaceText(text)
-        self.text_encoder.check_length(text)
         sentences = split_sentences(text)
         if len(sentences) < 2:
-            return FaceText(text)
+            return FaceText(text)  # encoded whole, so :meth:`encode` checks its length
+        self.text_encoder.check_length(text)
         _, _, face = self.attributes.probabilities(self.encode(sentences))
         kept = [s for s, p in zip(sentences, face.tolist()) if p >= FACE]
         if not kept or len(kept) == len(sentences):
             return FaceText(text)
-        return FaceText(" ".join(kept), tuple(s for s, p in zip(sentences, face.tolist()) if p < FACE))
+        rest = " ".join(kept)
+        if self._gender(rest) != self._gender(text):
+            return FaceText(text)
+        return FaceText(rest, tuple(s for s, p in zip(sentences, face.tolist()) if p < FACE))
+
+    def _gender(self, text: str) -> str | None:
+        """"man" or "woman" as the read-out reads ``text``, None when it reads neither."""
+        readings = self.attributes.read(self.encode([text])[0].cpu())
+        return next((r.said for r in readings if r.attribute == "Male" and r.status == "present"), None)
 
     @property
     def steers(self) -> bool:

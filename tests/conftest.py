@@ -65,7 +65,7 @@ def tiny_edit_weights(tiny_weights, tmp_path_factory) -> Path:
     claims = claim_tensor([c.claims for c in described]).reshape(images, per_image, -1)
     model = build_attribute_model(
         Generator.from_folder(folder), encoder, embeddings, attributes, claims,
-        vectors=4, off_topic=300, open_gender=200,
+        vectors=4, off_topic=300, open_gender=200, sentences=200,
     )
     save_attribute_model(model, folder)
     return folder

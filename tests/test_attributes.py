@@ -16,7 +16,7 @@ import torch
 
 from t2f import FaceText, Generator, TextToFace
 from t2f.__main__ import main
-from t2f.attributes import EDIT_NAMES, EDITS, FORMAT
+from t2f.attributes import EDIT_NAMES, EDITS, FACE, FORMAT
 from t2f.files import ATTRIBUTES_CONFIG_NAME, ATTRIBUTES_NAME
 from t2f.text import get_text_encoder
 from train.publish.attributes import FREE_DESCRIPTIONS, build_attribute_model, matched_captions
@@ -192,7 +192,7 @@ def test_rebuilding_from_the_same_model_gives_the_same_files(tiny_weights, tmp_p
         folder.mkdir()
         generator = Generator.from_folder(tiny_weights)
         model = build_attribute_model(
-            generator, encoder, embeddings, attributes, claims, vectors=3, off_topic=40, open_gender=40
+            generator, encoder, embeddings, attributes, claims, vectors=3, off_topic=40, open_gender=40, sentences=40
         )
         save_attribute_model(model, folder)
         files.append([(folder / name).read_bytes() for name in (ATTRIBUTES_NAME, ATTRIBUTES_CONFIG_NAME)])
@@ -386,9 +386,14 @@ def test_the_shipped_pipeline_draws_from_the_sentences_that_describe_a_face(tmp_
     face = shipped(padded, 3, return_tensors=True).tensors[128]
     assert torch.equal(face, shipped(GRAY, 3, return_tensors=True).tensors[128])  # the face of the rest, bit for bit
     assert shipped.read(padded) == shipped.read(GRAY)
-    # One sentence, every sentence about the face, or none: the whole description.
-    for text in (GRAY, "A bloke with specs. He is bald.", f"{OFF_TOPIC} Their name is Alex."):
+    # One sentence, every sentence about the face (short ones too: the gate learnt caption sentences alone),
+    # or none: the whole description.
+    for text in (GRAY, "A bloke with specs. He is bald.", "A man with a white beard. He is old.", f"{OFF_TOPIC} Their name is Alex."):
         assert shipped.face_text(text) == FaceText(text)
+    # The gate closes on "It's my dad.", but it is the only word on gender: the whole description.
+    dad = "Someone with glasses and a hat. It's my dad."
+    assert float(shipped.attributes.probabilities(shipped.encode(["It's my dad."]))[2][0]) < FACE
+    assert shipped.face_text(dad) == FaceText(dad)
     # The whole description is held to the encoder's limit, though only part of it is encoded.
     with pytest.raises(ValueError, match="word pieces long"):
         shipped.face_text(" ".join([OFF_TOPIC] * 40 + [GRAY]))
@@ -416,3 +421,15 @@ def test_without_an_attribute_file_nothing_is_left_out(tiny_weights):
     assert bare.face_text(f"{OFF_TOPIC} {GRAY}") == FaceText(f"{OFF_TOPIC} {GRAY}")
     with pytest.raises(TypeError, match="a list of descriptions"):
         bare.codes(GRAY)
+
+
+def test_face_sentences_are_caption_sentences_or_their_parts_never_neutral_ones(pipe):
+    from t2f.captions import JOBS, PLACES
+    from train.publish.attributes import face_sentences
+
+    texts = face_sentences(random_attributes(50), 300, seed=0)
+    assert texts == face_sentences(random_attributes(50), 300, seed=0) and len(texts) == 300
+    assert all(t.endswith(".") for t in texts)
+    assert sum(len(t.split()) <= 2 for t in texts) > 30  # parts of tag lists: "Glasses.", "No hat."
+    assert not any(w in t for t in texts for w in (*JOBS, *PLACES))
+    assert 0.5 < pipe.attributes.info["probe"]["face_gate_held_out"]["sentences_open"] <= 1.0

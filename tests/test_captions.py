@@ -368,7 +368,7 @@ def test_captions_do_not_depend_on_the_process():
     for hash_seed in ("1", "2"):
         env = {"PYTHONHASHSEED": hash_seed}
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
-        assert json.loads(done.stdout) == [{"text": c.text, "claims": c.claims} for c in here]
+        assert json.loads(done.stdout) == [{"text": c.text, "claims": c.claims, "sentences": list(c.sentences)} for c in here]
 
 
 def test_captions_are_distinct_and_seeded():
@@ -401,3 +401,18 @@ def test_bad_attributes_are_rejected_by_name():
 def test_every_used_attribute_has_a_phrase_and_the_excluded_are_documented():
     assert set(ATTRIBUTE_PHRASES) | EXCLUDED == set(ATTRIBUTES)
     assert EXCLUDED == {"Attractive", "Blurry", "Oval_Face"}
+
+
+def test_a_caption_names_its_face_sentences_and_the_rest_are_neutral():
+    with_neutral = 0
+    for i, attrs in enumerate(celeba_like(300, seed=5)):
+        c = describe(attrs, seed=i)
+        assert c.sentences and all(s in c.text or s.removesuffix(".") in c.text for s in c.sentences)
+        rest = c.text
+        for s in c.sentences:
+            rest = rest.replace(s, "") if s in rest else rest.replace(s.removesuffix("."), "")
+        rest = rest.strip()
+        with_neutral += bool(rest)
+        # What is left is whole neutral sentences only: no claim words among them.
+        assert all(NEUTRAL_RE.search(s.lower()) for s in re.split(r"(?<=\.) ", rest) if s), (c.text, c.sentences)
+    assert 60 < with_neutral < 180  # NEUTRAL_SHARE of 300

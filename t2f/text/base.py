@@ -30,7 +30,10 @@ def check_text(text: object) -> str:
 
 # Abbreviations after which a full stop ends no sentence ("Mr. Okafor", "e.g. a hat"): Punkt learns these from
 # a corpus, and its trained English model is an nltk data download, so the common ones are given here.
-ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "mt", "e.g", "i.e", "vs", "etc", "approx", "u.s", "u.k"})
+ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "mt", "lt", "col", "capt", "sgt", "gen", "rev", "e.g", "i.e",
+    "vs", "etc", "approx", "u.s", "u.k", "ft", "jan", "feb", "aug", "sept", "oct", "nov", "dec",
+})  # fmt: skip
 
 
 @functools.cache

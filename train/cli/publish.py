@@ -13,7 +13,9 @@ from t2f.model import Generator
 from t2f.text import get_text_encoder
 from train.data.pack import load_pack
 from train.fit.config import SAMPLE_PROMPTS
-from train.publish.attributes import DEFAULT_OFF_TOPIC, DEFAULT_UNGENDERED, DEFAULT_VECTORS, build_attribute_model
+from train.publish.attributes import (
+    DEFAULT_FACE_SENTENCES, DEFAULT_OFF_TOPIC, DEFAULT_UNGENDERED, DEFAULT_VECTORS, build_attribute_model,
+)
 from train.publish.curve import refresh_curve
 from train.publish.evaluation import record_evaluation
 from train.publish.export import export_run
@@ -95,7 +97,7 @@ def run_attributes(args: argparse.Namespace) -> int:
     encoder = get_text_encoder(config.text_encoder, config.text_encoder_options)
     model = build_attribute_model(
         generator, encoder, pack.embeddings[:, : args.captions], pack.attributes, pack.claims[:, : args.captions],
-        vectors=args.vectors, off_topic=args.off_topic, open_gender=args.open_gender, seed=args.seed,
+        vectors=args.vectors, off_topic=args.off_topic, open_gender=args.open_gender, sentences=args.sentences, seed=args.seed,
         source=f"{Path(args.pack).name} ({len(pack)} images x {min(args.captions, pack.embeddings.shape[1])} captions)",
     )  # fmt: skip
     file = save_attribute_model(model, args.weights)
@@ -109,7 +111,8 @@ def run_attributes(args: argparse.Namespace) -> int:
     negation, off, gate = probe["negation_held_out_mean"], probe["off_topic"], probe["face_gate_held_out"]
     print(
         f"negation probe: held-out balanced accuracy {negation['balanced_accuracy']:.3f}; face gate: held-out "
-        f"captions open {gate['captions_open']:.3f}, off-topic texts closed {gate['off_topic_closed']:.3f}; captions "
+        f"captions open {gate['captions_open']:.3f}, their sentences alone open {gate['sentences_open']:.3f}, off-topic "
+        f"texts closed {gate['off_topic_closed']:.3f}; captions "
         f"without man or woman read so {probe['gender_open_held_out']:.3f}; off-topic "
         f"texts read as nothing: held-out {off['held_out_nothing']:.3f} of {off['held_out_texts']}, hand-written "
         f"{off['free_nothing']:.3f} of {off['free_texts']}"
@@ -131,6 +134,7 @@ def add_attributes_parser(subparsers) -> None:
     add("--vectors", type=int, default=DEFAULT_VECTORS, help=f"attribute vectors per direction ({DEFAULT_VECTORS})")
     add("--off-topic", type=int, default=DEFAULT_OFF_TOPIC, help=f"texts without a face the probes learn from ({DEFAULT_OFF_TOPIC})")
     add("--open-gender", type=int, default=DEFAULT_UNGENDERED, help=f"captions that leave gender open ({DEFAULT_UNGENDERED})")
+    add("--sentences", type=int, default=DEFAULT_FACE_SENTENCES, help=f"caption sentences alone, for the face gate ({DEFAULT_FACE_SENTENCES})")
     add("--captions", type=int, default=4, help="captions per image the probes learn from, the pack's first (default 4)")
     add("--seed", type=int, default=0, help="which vectors, caption phrasings and off-topic texts (default 0)")
     p.set_defaults(func=run_attributes)

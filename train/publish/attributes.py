@@ -11,7 +11,7 @@ pack and options give the same files, byte for byte.
   of a face's attributes and negate others ("no glasses"), so the image's labels would teach "glasses" to
   texts that never said it. One output reads what a text states, one what it negates; both also learn from
   off-topic texts (:mod:`train.publish.off_topic`) that they say nothing, and a third, the face gate, learns
-  captions against those texts. Captions made to leave gender open (:func:`ungendered_captions`) teach
+  captions (and their sentences alone, :func:`face_sentences`) against those texts. Captions made to leave gender open (:func:`ungendered_captions`) teach
   man/woman that a text may say neither. The read-out reports what a text says. Every tenth image's captions and
   off-topic texts are held out to measure it; the hand-written :data:`FREE_DESCRIPTIONS` and
   :data:`FREE_OFF_TOPIC` measure it on text no template wrote. All go into attributes.json.
@@ -25,6 +25,7 @@ pack and options give the same files, byte for byte.
 
 from __future__ import annotations
 
+import random
 import re
 
 import torch
@@ -99,6 +100,7 @@ DEFAULT_OFF_TOPIC = 2000  # off-topic texts the probes learn from (train.publish
 # Captions that leave gender open: the caption writer always says man or woman, so without these the
 # 1024-unit probe read "a face with glasses" and "a person" as a man (0.99).
 DEFAULT_UNGENDERED = 2000
+DEFAULT_FACE_SENTENCES = 2000  # caption sentences alone, for the face gate (face_sentences)
 # The caption writer's words that say man or woman (t2f.captions), and what a text that leaves it open says.
 _OPEN: dict[str, str] = {
     **dict.fromkeys((*NOUNS[True], *NOUNS[False], *TAG_NOUNS[True], *TAG_NOUNS[False]), "person"),
@@ -128,6 +130,22 @@ def ungendered_captions(attributes: Tensor, n: int, seed: int = 0) -> tuple[list
     described = [describe(attributes[row].tolist(), seed=seed * 1_000_003 + i) for i, row in enumerate(rows)]
     claims = claim_tensor([{k: v for k, v in d.claims.items() if k != "Male"} for d in described])
     return [ungendered(d.text) for d in described], claims
+
+
+def face_sentences(attributes: Tensor, n: int, seed: int = 0) -> list[str]:
+    """``n`` texts that each describe part of a face, for the face gate, which the pipeline asks about every
+    sentence of a description alone (``TextToFace.face_text``): per caption of an attribute vector drawn from
+    ``attributes`` (M, 40), one of its sentences that describe the face or one comma-separated part of such a
+    sentence, as a sentence of its own ("Woman, 20s, blonde, no hat." -> "Blonde.", "No hat."). Without them
+    the gate, which had seen only whole captions, closed on "He is old.", "Smiling." and "Goatee."."""
+    rows = torch.randint(len(attributes), (n,), generator=torch.Generator().manual_seed(seed + 1)).tolist()
+    rng = random.Random(seed)
+    out = []
+    for i, row in enumerate(rows):
+        sentences = describe(attributes[row].tolist(), seed=(seed + 1) * 1_000_003 + i).sentences
+        parts = [part for s in sentences for part in s.rstrip(".").split(", ")]
+        out.append(rng.choice([*sentences, *(p[0].upper() + p[1:] + "." for p in parts if len(parts) > 1)]))
+    return out
 
 
 def _split(n: int) -> tuple[Tensor, Tensor]:
@@ -227,6 +245,7 @@ def fit_probe(
     states_gender: Tensor,
     open_gender: Tensor,
     open_gender_claims: Tensor,
+    sentences: Tensor,
     *,
     seed: int = 0,
 ) -> tuple[tuple[Tensor, Tensor, Tensor, Tensor], dict]:
@@ -234,7 +253,9 @@ def fit_probe(
     face gate, from caption embeddings (N, K, D) and what each caption claims (N, K, 40), with the targets of
     :func:`claim_targets` (the gate: 1); off-topic text embeddings (M, D) with those of
     :func:`off_topic_targets` (``states_gender`` (M,) bool; the gate: 0); and embeddings of captions that
-    leave gender open (U, D) with their claims (U, 40) (:func:`ungendered_captions`; the gate: 1).
+    leave gender open (U, D) with their claims (U, 40) (:func:`ungendered_captions`; the gate: 1); and
+    embeddings of caption sentences (S, D) (:func:`face_sentences`), which train only the gate (1): what one
+    sentence claims is not known.
 
     Trained on all but every tenth image's captions and every tenth text of the other two groups; returns the
     MLP's tensors (hidden weight (H, D), hidden bias (H,), output weight (2A + 1, H), output bias (2A + 1,))
@@ -248,16 +269,22 @@ def fit_probe(
     train, held = (part.repeat_interleave(k) for part in _split(n))
     o_train, o_held = _split(len(extra))
     u_train, u_held = _split(len(u))
+    f = normalize_text(sentences.float())
+    f_train, f_held = _split(len(f))
+    nothing = torch.zeros(len(f), len(READ_ATTRIBUTES))
     groups = [
         _group(x, captions, 1.0, train),
         _group(extra, off_topic_targets(states_gender), 0.0, o_train),
         _group(u, claim_targets(open_gender_claims), 1.0, u_train),
+        _group(f, (nothing, nothing.bool(), nothing, nothing.bool()), 1.0, f_train),
     ]
     tensors = _fit_mlp(groups, hidden=PROBE_HIDDEN, epochs=PROBE_EPOCHS, seed=seed)
     w1, b1, w2, b2 = tensors
     a = len(READ_ATTRIBUTES)
     with torch.no_grad():
-        logits, off_topic_logits, open_logits = (torch.relu(v @ w1.T + b1) @ w2.T + b2 for v in (x[held], extra[o_held], u[u_held]))
+        logits, off_topic_logits, open_logits, sentence_logits = (
+            torch.relu(v @ w1.T + b1) @ w2.T + b2 for v in (x[held], extra[o_held], u[u_held], f[f_held])
+        )
     y, mask, neg, neg_mask = captions
     stated_logits, negated_logits = logits[:, :a], logits[:, a : 2 * a]
     male = torch.sigmoid(open_logits[:, READ_ATTRIBUTES.index("Male")])
@@ -273,6 +300,7 @@ def fit_probe(
         "face_gate_held_out": {
             "captions_open": round(float((logits[:, -1] > 0).float().mean()), 4),
             "off_topic_closed": round(float((off_topic_logits[:, -1] <= 0).float().mean()), 4),
+            "sentences_open": round(float((sentence_logits[:, -1] > 0).float().mean()), 4),
         },
         # Held-out captions that leave gender open, read so (man and woman both below SURE).
         "gender_open_held_out": round(float((torch.maximum(male, 1 - male) < SURE).float().mean()), 4),
@@ -389,6 +417,7 @@ def build_attribute_model(
     vectors: int = DEFAULT_VECTORS,
     off_topic: int = DEFAULT_OFF_TOPIC,
     open_gender: int = DEFAULT_UNGENDERED,
+    sentences: int = DEFAULT_FACE_SENTENCES,
     seed: int = 0,
     source: str = "",
 ) -> AttributeModel:
@@ -416,12 +445,15 @@ def build_attribute_model(
         raise ValueError(f"off_topic must be at least {HELD_OUT_EVERY} texts, got {off_topic}")
     if open_gender < HELD_OUT_EVERY:
         raise ValueError(f"open_gender must be at least {HELD_OUT_EVERY} captions, got {open_gender}")
+    if sentences < HELD_OUT_EVERY:
+        raise ValueError(f"sentences must be at least {HELD_OUT_EVERY} caption sentences, got {sentences}")
     negatives = off_topic_texts(off_topic, seed)
     negative_embeddings = encoder.encode([t.text for t in negatives]).cpu().float()
     open_texts, open_claims = ungendered_captions(attributes, open_gender, seed)
     probe_tensors, probe = fit_probe(
         embeddings.float(), claims, negative_embeddings, torch.tensor([t.states_gender for t in negatives]),
-        encoder.encode(open_texts).cpu().float(), open_claims, seed=seed,
+        encoder.encode(open_texts).cpu().float(), open_claims,
+        encoder.encode(face_sentences(attributes, sentences, seed)).cpu().float(), seed=seed,
     )  # fmt: skip
     order = torch.randperm(len(attributes), generator=torch.Generator().manual_seed(seed))
     train_codes = text_codes(generator, embeddings.reshape(-1, embeddings.shape[-1]))
@@ -437,6 +469,7 @@ def build_attribute_model(
         "vectors": vectors,
         "off_topic_texts": off_topic,
         "open_gender_captions": open_gender,
+        "face_sentences": sentences,
         "seed": seed,
         "probe": probe,
         "strength_scale": {
