@@ -196,7 +196,6 @@ def main() -> None:
         http = httpx.Client()
         session = secrets.token_hex(8)
         files = over_call_route(http, url, "generate", [TEXT, 0, 1.0])
-
         breakdown = [
             ("model alone (pipe(text, seed), no Gradio)", timed(lambda i: pipe(TEXT, i), args.runs)),
             ("handler (input checks + one PIL image of six scales)", timed(lambda i: handlers.generate(TEXT, i, 1.0), args.runs)),

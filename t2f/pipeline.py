@@ -468,13 +468,13 @@ class TextToFace:
             return FaceText(text)  # encoded whole, so :meth:`encode` checks its length
         self.text_encoder.check_length(text)
         _, _, face = self.attributes.probabilities(self.encode(sentences))
-        kept = [s for s, p in zip(sentences, face.tolist()) if p >= FACE]
-        if not kept or len(kept) == len(sentences):
+        passes = [p >= FACE for p in face.tolist()]
+        if all(passes) or not any(passes):
             return FaceText(text)
-        rest = " ".join(kept)
+        rest = " ".join(s for s, ok in zip(sentences, passes) if ok)
         if self._gender(rest) != self._gender(text):
             return FaceText(text)
-        return FaceText(rest, tuple(s for s, p in zip(sentences, face.tolist()) if p < FACE))
+        return FaceText(rest, tuple(s for s, ok in zip(sentences, passes) if not ok))
 
     def _gender(self, text: str) -> str | None:
         """"man" or "woman" as the read-out reads ``text``, None when it reads neither."""

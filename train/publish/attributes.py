@@ -11,8 +11,8 @@ pack and options give the same files, byte for byte.
   of a face's attributes and negate others ("no glasses"), so the image's labels would teach "glasses" to
   texts that never said it. One output reads what a text states, one what it negates; both also learn from
   off-topic texts (:mod:`train.publish.off_topic`) that they say nothing, and a third, the face gate, learns
-  captions (and their sentences alone, :func:`face_sentences`) against those texts. Captions made to leave gender open (:func:`ungendered_captions`) teach
-  man/woman that a text may say neither. The read-out reports what a text says. Every tenth image's captions and
+  captions (and their sentences alone, :func:`face_sentences`) against those texts. Captions made to leave
+  gender open (:func:`ungendered_captions`) teach man/woman that a text may say neither. The read-out reports what a text says. Every tenth image's captions and
   off-topic texts are held out to measure it; the hand-written :data:`FREE_DESCRIPTIONS` and
   :data:`FREE_OFF_TOPIC` measure it on text no template wrote. All go into attributes.json.
 - **Directions**: for each edit, ``vectors`` attribute vectors of the pack (a seeded sample, so real
