@@ -1,12 +1,14 @@
 """How the pipeline reads a description, setting by setting: people's descriptions at each negation strength,
-with sentences that describe no face left out or kept.
+with sentences that describe no face left out or kept, and at each code sampling.
 
     python -m bench.reading_settings --weights weights                  # strengths 0, 0.5, 1 x left out, kept
     python -m bench.reading_settings --weights weights --strengths 0 1 --off-topic keep
+    python -m bench.reading_settings --weights weights --strengths 1 --off-topic leave --code-sampling 0 0.5 1
 
 For each ``negation_strength`` of the pipeline (``t2f.pipeline.TextToFace``; 0 draws from the plain text code)
 and each ``leave_out_off_topic`` ("leave": sentences the read-out's face gate reads as describing no face are
-left out, ``TextToFace.face_text``; "keep": every sentence is encoded), the evaluation's people's-descriptions
+left out, ``TextToFace.face_text``; "keep": every sentence is encoded) and each ``code_sampling`` (the share of
+conditioning augmentation's spread each face's text code is drawn with; default: the pipeline's), the evaluation's people's-descriptions
 measurement (``train.eval.people``: 239 hand-written descriptions x 4 faces, the negation probes and the
 dilution probes, the same noise seeds for every setting) is run and read by the project's attribute
 classifier. The first table gives the overall numbers (adherence on all claims, on the negated claims alone,
@@ -24,6 +26,7 @@ import time
 
 from t2f import TextToFace
 from t2f.files import DEFAULT_WEIGHTS_DIR
+from t2f.pipeline import CODE_SAMPLING, check_code_sampling, check_negation_strength
 from train.eval.adherence import weak_attributes
 from train.eval.classifier import DEFAULT_PATH, load_classifier
 from train.eval.people import load_people, people_report
@@ -36,8 +39,16 @@ def main() -> None:
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS_DIR))
     parser.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.5, 1.0])
     parser.add_argument("--off-topic", nargs="+", choices=list(OFF_TOPIC), default=list(OFF_TOPIC))
+    parser.add_argument("--code-sampling", type=float, nargs="+", default=[CODE_SAMPLING])
     parser.add_argument("--classifier", default=str(DEFAULT_PATH))
     args = parser.parse_args()
+    try:  # every setting is checked before the first one runs
+        for value in args.strengths:
+            check_negation_strength(value)
+        for value in args.code_sampling:
+            check_code_sampling(value)
+    except ValueError as e:
+        parser.error(str(e))
 
     classifier, meta = load_classifier(args.classifier, "cpu")
     excluded = weak_attributes(meta.get("held_out_accuracy"))
@@ -45,22 +56,20 @@ def main() -> None:
     reports = {}
     for off_topic in args.off_topic:
         for strength in args.strengths:
-            pipe = TextToFace.from_pretrained(
-                args.weights, device="cpu", negation_strength=strength, leave_out_off_topic=OFF_TOPIC[off_topic]
-            )
-            if (strength and not pipe.steers) or (OFF_TOPIC[off_topic] and not pipe.leaves_out):
-                raise SystemExit(f"{args.weights} has no read-out to steer or leave out by: {pipe.edit_problem}")
+            for sampling in args.code_sampling:
+                pipe = TextToFace.from_pretrained(
+                    args.weights, device="cpu", negation_strength=strength, leave_out_off_topic=OFF_TOPIC[off_topic],
+                    code_sampling=sampling,
+                )  # fmt: skip
+                if (strength and not pipe.steers) or (OFF_TOPIC[off_topic] and not pipe.leaves_out):
+                    raise SystemExit(f"{args.weights} has no read-out to steer or leave out by: {pipe.edit_problem}")
+                start = time.perf_counter()
+                setting = f"{strength:g}, {off_topic}, {sampling:g}"
+                reports[setting] = people_report(pipe.draw, classifier, people, excluded)
+                print(f"setting {setting}: {time.perf_counter() - start:.0f} s", flush=True)
 
-            def generate(texts, seeds, pipe=pipe):
-                return pipe.synthesize(pipe.noise(seeds), pipe.codes(texts))
-
-            start = time.perf_counter()
-            setting = f"{strength:g}, {off_topic}"
-            reports[setting] = people_report(generate, classifier, people, excluded)
-            print(f"strength {setting}: {time.perf_counter() - start:.0f} s", flush=True)
-
-    print(f"\nPeople's descriptions, {args.weights}, by negation strength and off-topic sentences\n")
-    print("| strength, off-topic sentences | adherence | negated claims | worst negation excess | dilution cost (points) |")
+    print(f"\nPeople's descriptions, {args.weights}, by negation strength, off-topic sentences and code sampling\n")
+    print("| strength, off-topic sentences, code sampling | adherence | negated claims | worst negation excess | dilution cost (points) |")
     print("|---|---|---|---|---|")
     for setting, r in reports.items():
         print(

@@ -18,7 +18,8 @@ from PIL import Image
 
 from t2f.attributes import EDIT_NAMES, NEGATION_STRENGTH, check_strengths
 from t2f.pipeline import (
-    MAX_BATCH, TextToFace, check_device, check_negation_strength, check_seed, check_truncation, scales_strip,
+    CODE_SAMPLING, MAX_BATCH, TextToFace, check_code_sampling, check_device, check_negation_strength, check_seed,
+    check_truncation, scales_strip,
 )  # fmt: skip
 from t2f.text import check_text
 
@@ -62,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=NEGATION_STRENGTH,
         metavar="S",
         help=f"steer away from what the description negates, e.g. 'no beard': 0 (off) to 1 (default {NEGATION_STRENGTH:g})",
+    )
+    add(
+        "--code-sampling",
+        type=float,
+        default=CODE_SAMPLING,
+        metavar="S",
+        help=f"share of the text code's spread each face is sampled with: 0 (the mean code) to 1 (default {CODE_SAMPLING:g})",
     )
     add(
         "--keep-off-topic",
@@ -115,14 +123,16 @@ def run(args: argparse.Namespace) -> None:
     truncation = check_truncation(args.truncation)
     strengths = parse_edits(args.edit) if args.edit else None
     negation_strength = check_negation_strength(args.negation_strength)
+    code_sampling = check_code_sampling(args.code_sampling)
     device = check_device(args.device)
     paths = output_paths(args.out, seeds)
     for path in paths:
         check_output(path)
 
     pipe = TextToFace.from_pretrained(
-        args.weights, device=device, negation_strength=negation_strength, leave_out_off_topic=not args.keep_off_topic
-    )
+        args.weights, device=device, negation_strength=negation_strength, leave_out_off_topic=not args.keep_off_topic,
+        code_sampling=code_sampling,
+    )  # fmt: skip
     left_out = pipe.face_text(text).left_out
     if left_out:
         print(

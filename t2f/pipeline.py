@@ -40,6 +40,11 @@ MAX_SEED = 2**63 - 1
 MAX_BATCH = 256
 MAX_STEPS = 256
 _EMBEDDING_CACHE_SIZE = 1024
+# The share of conditioning augmentation's spread that a face's text code is drawn with (TextToFace.code_noise;
+# StackGAN samples the code at test time as in training, 1; 0 draws every face of a description from its mean
+# code). Chosen by the evaluation at 0 and 0.5 (README, "Each face samples its text code"): diversity against
+# adherence.
+CODE_SAMPLING = 0.5
 
 
 @dataclass
@@ -91,6 +96,14 @@ def check_negation_strength(strength: object) -> float:
     if isinstance(strength, bool) or not isinstance(strength, numbers.Real) or not 0.0 <= strength <= 1.0:
         raise ValueError(f"negation strength must be a number in [0, 1] (0: off), got {strength!r}")
     return float(strength)
+
+
+def check_code_sampling(share: object) -> float:
+    """The share of the text code's spread that faces are sampled with, in [0, 1] (0: the mean code; see
+    :meth:`TextToFace.code_noise`)."""
+    if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0.0 <= share <= 1.0:
+        raise ValueError(f"code sampling must be a number in [0, 1] (0: the mean code), got {share!r}")
+    return float(share)
 
 
 def check_device(device: str | torch.device | None) -> torch.device:
@@ -175,7 +188,9 @@ class TextToFace:
     With the weights' attribute model, each description's text code is steered away from what the description
     negates ("no beard", "without glasses") by ``negation_strength``; 0 turns it off: see :meth:`codes`. And
     sentences that describe no face ("He works as an accountant in Leeds.") are left out of what faces are drawn
-    from, unless ``leave_out_off_topic`` is False: see :meth:`face_text`.
+    from, unless ``leave_out_off_topic`` is False: see :meth:`face_text`. Each face's text code is its
+    description's mean code plus ``code_sampling`` of conditioning augmentation's spread, drawn from its seed, so
+    the faces of one description differ in more than the noise alone makes them: see :meth:`code_noise`.
     """
 
     def __init__(
@@ -188,6 +203,7 @@ class TextToFace:
         drawn: dict[str, Drawn] | None = None,
         negation_strength: float = NEGATION_STRENGTH,
         leave_out_off_topic: bool = True,
+        code_sampling: float = CODE_SAMPLING,
     ):
         config = generator.config
         if text_encoder.name != config.text_encoder or text_encoder.dim != config.text_dim:
@@ -205,6 +221,7 @@ class TextToFace:
         self.drawn = drawn or {}  # how often faces show each claim people make, when evaluated (t2f.attributes)
         self.negation_strength = check_negation_strength(negation_strength)
         self.leave_out_off_topic = bool(leave_out_off_topic)
+        self.code_sampling = check_code_sampling(code_sampling)
         # Checked once: the generator is this pipeline's frozen copy, so the answer cannot change later.
         self.edit_problem = self._edit_problem()
         self._cache: OrderedDict[str, Tensor] = OrderedDict()
@@ -223,6 +240,7 @@ class TextToFace:
         token: str | bool | None = None,
         negation_strength: float = NEGATION_STRENGTH,
         leave_out_off_topic: bool = True,
+        code_sampling: float = CODE_SAMPLING,
     ) -> TextToFace:
         """Load weights from the bundled ``weights/`` (default), a local folder or a Hub repo id.
 
@@ -232,6 +250,7 @@ class TextToFace:
         evaluation report) only turns its part off: a warning, ``edit_problem`` says why, ``drawn`` is empty.
         """
         negation_strength = check_negation_strength(negation_strength)
+        code_sampling = check_code_sampling(code_sampling)
         folder = resolve_weights(
             name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
         )
@@ -253,7 +272,7 @@ class TextToFace:
             warnings.warn(f"how often faces show what is asked is unknown: {e}", stacklevel=2)
         pipe = cls(
             generator, encoder, device=device, attributes=attributes, drawn=drawn, negation_strength=negation_strength,
-            leave_out_off_topic=leave_out_off_topic,
+            leave_out_off_topic=leave_out_off_topic, code_sampling=code_sampling,
         )  # fmt: skip
         pipe.edit_problem = broken or pipe.edit_problem
         return pipe
@@ -292,10 +311,32 @@ class TextToFace:
 
     def noise(self, seeds: Sequence[int], truncation: float = 1.0) -> Tensor:
         """Noise (N, z_dim) on the device, each row drawn on the CPU from its own seed, scaled by truncation."""
-        z = torch.stack(
-            [torch.randn(self.config.z_dim, generator=torch.Generator().manual_seed(check_seed(s))) for s in seeds]
-        )
-        return (z * check_truncation(truncation)).to(self.device)
+        return (self._draws(seeds)[0] * check_truncation(truncation)).to(self.device)
+
+    def code_noise(self, seeds: Sequence[int], truncation: float = 1.0) -> Tensor:
+        """The text code's sample noise (N, cond_dim) on the device: each seed's standard normal draw, scaled by
+        ``code_sampling`` and truncation; :meth:`codes` multiplies it by the code's spread.
+
+        Conditioning augmentation (StackGAN, Zhang et al. 2017) trains the generator on codes drawn from
+        N(mu(text), sigma(text)^2), and StackGAN draws them so at test time too. Drawing every face from mu alone
+        made one description's faces vary about two thirds as much as real faces that fit it (diversity 0.64;
+        0.75 at ``code_sampling`` 0.5: README, "Each face samples its text code"). Zero when the generator has
+        no conditioning augmentation. The seed's generator draws the z_dim noise numbers first, so :meth:`noise`
+        is unchanged.
+        """
+        noise = self._draws(seeds)[1] * (check_truncation(truncation) * self.code_sampling)
+        return (noise if self.config.cond_aug else torch.zeros_like(noise)).to(self.device)
+
+    def _draws(self, seeds: Sequence[int]) -> tuple[Tensor, Tensor]:
+        """Per seed, from its own CPU generator: z_dim normal numbers, then cond_dim more: (N, z_dim), (N, cond_dim)."""
+        z, code = [], []
+        for seed in seeds:
+            generator = torch.Generator().manual_seed(check_seed(seed))
+            z.append(torch.randn(self.config.z_dim, generator=generator))
+            code.append(torch.randn(self.config.cond_dim, generator=generator))
+        if not z:
+            return torch.zeros(0, self.config.z_dim), torch.zeros(0, self.config.cond_dim)
+        return torch.stack(z), torch.stack(code)
 
     @torch.inference_mode()
     def generate(self, z: Tensor, text: Tensor) -> list[Tensor]:
@@ -365,9 +406,13 @@ class TextToFace:
             first = check_seed(seed)
             seeds = [check_seed(first + i) for i in range(len(texts))]
         texts = [check_text(t) for t in texts]
-        images = self.synthesize(self.noise(seeds, truncation), self.codes(texts))
-        outputs = self._outputs(images, texts, seeds, return_tensors)
+        outputs = self._outputs(self.draw(texts, seeds, truncation), texts, seeds, return_tensors)
         return outputs[0] if single else outputs
+
+    def draw(self, texts: Sequence[str], seeds: Sequence[int], truncation: float = 1.0) -> list[Tensor]:
+        """The faces that ``pipe(texts, seeds, truncation=truncation)`` makes, as tensors: images smallest first,
+        (N, 3, r, r) float32 on the CPU, from :meth:`noise` and :meth:`codes` with each seed's :meth:`code_noise`."""
+        return self.synthesize(self.noise(seeds, truncation), self.codes(texts, self.code_noise(seeds, truncation)))
 
     def interpolate_seeds(
         self,
@@ -380,7 +425,7 @@ class TextToFace:
         truncation: float = 1.0,
         return_tensors: bool = False,
     ) -> list[FaceOutput]:
-        """Frames along the great circle from seed_a's noise to seed_b's (slerp), same description.
+        """Frames along the great circle from seed_a's noise (and code noise) to seed_b's (slerp), same description.
 
         ``steps`` frames evenly spaced in [0, 1], or the positions given in ``at``; the ends equal
         the plain outputs for seed_a and seed_b.
@@ -388,8 +433,8 @@ class TextToFace:
         ts = _positions(steps, at)
         text = check_text(prompt)
         za, zb = self.noise([seed_a, seed_b], truncation).cpu()
-        z = slerp(za, zb, ts)
-        images = self.synthesize(z, self.codes([text]).expand(len(ts), -1))
+        na, nb = self.code_noise([seed_a, seed_b], truncation).cpu()
+        images = self.synthesize(slerp(za, zb, ts), self.codes([text] * len(ts), slerp(na, nb, ts)))
         return self._outputs(images, [text] * len(ts), [check_seed(seed_a)] * len(ts), return_tensors, ts)
 
     def interpolate_texts(
@@ -403,10 +448,11 @@ class TextToFace:
         truncation: float = 1.0,
         return_tensors: bool = False,
     ) -> list[FaceOutput]:
-        """Frames along the straight line between the two descriptions' text codes (:meth:`codes`), same noise."""
+        """Frames along the straight line between the two descriptions' text codes (:meth:`codes`, each with the
+        seed's code noise), same noise."""
         ts = _positions(steps, at)
         a, b = check_text(prompt_a), check_text(prompt_b)
-        ca, cb = self.codes([a, b])
+        ca, cb = self.codes([a, b], self.code_noise([seed, seed], truncation))
         codes = torch.lerp(ca[None], cb[None], ts.to(ca.device)[:, None])
         z = self.noise([seed], truncation).expand(len(ts), -1)
         images = self.synthesize(z, codes)
@@ -441,6 +487,14 @@ class TextToFace:
     def text_codes(self, text: Tensor) -> Tensor:
         """The generator's mean text codes (N, cond_dim) of embeddings (N, text_dim), as :meth:`generate` makes them."""
         return torch.cat([self._net.cond(row) for row in text.to(self.device, torch.float32).split(1)])
+
+    @torch.inference_mode()
+    def code_spread(self, text: Tensor) -> Tensor:
+        """The standard deviation (N, cond_dim) of conditioning augmentation's code for embeddings (N, text_dim):
+        exp(logvar / 2), which :meth:`codes` scales :meth:`code_noise` by (ones without conditioning augmentation,
+        where :meth:`code_noise` is zero)."""
+        rows = text.to(self.device, torch.float32).split(1)
+        return torch.cat([torch.exp(0.5 * self._net.cond.stats(row)[1]) for row in rows])
 
     @property
     def leaves_out(self) -> bool:
@@ -487,24 +541,31 @@ class TextToFace:
         attribute model built for these weights."""
         return self.negation_strength > 0 and self.edit_problem is None
 
-    def codes(self, texts: Sequence[str]) -> Tensor:
+    def codes(self, texts: Sequence[str], code_noise: Tensor | None = None) -> Tensor:
         """The text codes (N, cond_dim) that faces are drawn from (:meth:`synthesize`): the generator's mean
         code of each description's :meth:`face_text`, moved ``negation_strength`` of the way to the absent end
         of the training range along each attribute that the read-out reads as negated, when :attr:`steers`
-        (``t2f.attributes.negated_edits``, ``AttributeModel.steer_codes``); unchanged for a description of one
-        sentence that negates nothing, so ``synthesize(z, codes(texts))`` is then ``generate(z, encode(texts))``.
+        (``t2f.attributes.negated_edits``, ``AttributeModel.steer_codes``); then, given ``code_noise`` (N, cond_dim)
+        from :meth:`code_noise`, plus ``code_noise`` times the code's spread (:meth:`code_spread`). Without
+        ``code_noise`` a description of one sentence that negates nothing keeps its mean code, so
+        ``synthesize(z, codes(texts))`` is then ``generate(z, encode(texts))``.
         """
         if isinstance(texts, str):
             raise TypeError("codes takes a list of descriptions, not a single string")
         embeddings = self.encode([self.face_text(t).text for t in texts])
         codes = self.text_codes(embeddings)
-        if not self.steers:
+        if self.steers:
+            rows = []
+            for embedding, code in zip(embeddings, codes):
+                sides = negated_edits(self.attributes.read(embedding.cpu()))  # {} moves nothing
+                rows.append(self.attributes.steer_codes(code[None], sides, self.negation_strength))
+            codes = torch.cat(rows)
+        if code_noise is None:
             return codes
-        rows = []
-        for embedding, code in zip(embeddings, codes):
-            sides = negated_edits(self.attributes.read(embedding.cpu()))
-            rows.append(self.attributes.steer_codes(code[None], sides, self.negation_strength) if sides else code[None])
-        return torch.cat(rows)
+        if code_noise.shape != codes.shape:
+            shapes = f"{tuple(code_noise.shape)} for codes of shape {tuple(codes.shape)}"
+            raise ValueError(f"got code noise of shape {shapes}")
+        return codes + code_noise.to(codes) * self.code_spread(embeddings)
 
     def edit(
         self,
@@ -528,14 +589,18 @@ class TextToFace:
             raise (FileNotFoundError if self.attributes is None else ValueError)(self.edit_problem)
         if not any(strengths.values()):
             return self(text, seed, truncation=truncation, return_tensors=return_tensors)
-        codes = self.attributes.edit_codes(self.codes([text]), strengths)
+        codes = self.attributes.edit_codes(self.codes([text], self.code_noise([seed], truncation)), strengths)
         images = self.synthesize(self.noise([seed], truncation), codes)
         return self._outputs(images, [text], [seed], return_tensors)[0]
 
 
 def _positions(steps: int, at: Sequence[float] | None) -> Tensor:
+    """Frame positions (T,) float32: ``steps`` even ones, or those in ``at``. Even ones are i / (steps - 1) rounded
+    once to float32, as a position given in ``at`` is, so the app's slider at 0.36 draws frame 9 of 26 exactly
+    (torch.linspace's float32 steps differ from it in the last bit)."""
     if at is None:
-        return torch.linspace(0.0, 1.0, check_steps(steps))
+        steps = check_steps(steps)
+        return torch.tensor([i / (steps - 1) for i in range(steps)], dtype=torch.float32)
     values = list(at)
     if not 1 <= len(values) <= MAX_STEPS or not all(
         isinstance(t, numbers.Real) and not isinstance(t, bool) and math.isfinite(t) and 0 <= t <= 1 for t in values

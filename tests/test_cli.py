@@ -70,6 +70,9 @@ def test_defaults_unquoted_words_env_weights_and_overwriting(tiny_weights, tmp_p
     assert np.array_equal(np.asarray(Image.open(tmp_path / "face.png")), np.asarray(expected))
     assert main([TEXT, "--out", "face.jpg", "--device", "cpu"]) == 0
     assert Image.open(tmp_path / "face.jpg").format == "JPEG"
+    assert main([TEXT, "--out", "mean.png", "--code-sampling", "0"]) == 0
+    mean_code = TextToFace.from_pretrained(tiny_weights, device="cpu", code_sampling=0.0)(TEXT, seed=0).images[128]
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "mean.png")), np.asarray(mean_code))
 
 
 BAD_ARGS = {
@@ -87,6 +90,7 @@ BAD_ARGS = {
     "unwritable type": (["--out", "{tmp}/face.pdfx"], "cannot tell an image type"),
     "device": (["--device", "gpu"], "unknown device 'gpu'"),
     "negation strength": (["--negation-strength", "1.5"], r"negation strength must be a number in \[0, 1\] \(0: off\), got 1.5"),
+    "code sampling": (["--code-sampling", "-0.5"], r"code sampling must be a number in \[0, 1\] \(0: the mean code\), got -0.5"),
     "missing weights": (["--weights", "{tmp}/nothing"], "weights folder .*nothing does not exist, and it is not a Hub repo id"),
     "offline repo id": (["--weights", "someone/t2f"], "there is no folder someone/t2f, and as a Hub repo id: cannot download"),
     "weights not a model": (["--weights", "{tmp}"], "config.json is missing"),

@@ -285,6 +285,9 @@ def test_adherence_is_higher_for_matched_than_shuffled_captions(synthetic, train
     assert "leave_out_off_topic" not in markdown
     assert "(`leave_out_off_topic`): left out." in results_markdown(report | {"leave_out_off_topic": True})
     assert "(`leave_out_off_topic`): kept." in results_markdown(report | {"leave_out_off_topic": False})
+    assert "code_sampling" not in markdown
+    assert "sampled with `code_sampling` 0.5." in results_markdown(report | {"code_sampling": 0.5})
+    assert "sampled with `code_sampling` 0 (the mean code)." in results_markdown(report | {"code_sampling": 0.0})
 
 
 def test_scale_gap_is_the_distance_of_each_scale_from_the_pooled_full_face():
@@ -313,6 +316,9 @@ def test_evaluate_command_without_classifier_is_a_clear_error(synthetic, tiny_we
     code = main(["evaluate", "--weights", str(tiny_weights), "--data", str(synthetic), "--classifier", str(tmp_path / "none.safetensors"), "--out", str(tmp_path / "r.json")])
     assert code == 2
     assert "python -m train classifier" in capsys.readouterr().err
+    code = main(["evaluate", "--data", str(synthetic), "--classifier", str(tmp_path / "none.safetensors"), "--code-sampling", "2"])
+    assert code == 2
+    assert "code sampling must be a number in [0, 1] (0: the mean code), got 2.0" in capsys.readouterr().err
 
 
 # --- people's descriptions, negation and dilution ---------------------------------------------------

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from t2f.files import DEFAULT_WEIGHTS_DIR, EVALUATION_NAME, RECORD_NAME, default_device, read_json_object, write_json
-from t2f.pipeline import TextToFace
+from t2f.pipeline import CODE_SAMPLING, TextToFace, check_code_sampling
 from train.data.celeba import HELD_OUT, scan_celeba
 from train.eval.classifier import (
     DEFAULT_PATH as DEFAULT_CLASSIFIER,
@@ -32,19 +32,20 @@ from train.eval.report import results_markdown, summarize
 def run_evaluate(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     device = torch.device(args.device) if args.device else default_device()
-    # The cheap checks first: a missing classifier or optional package fails before any work.
+    # The cheap checks first: a bad setting, a missing classifier or optional package fails before any work.
+    code_sampling = check_code_sampling(args.code_sampling)
     classifier, classifier_meta = load_classifier(args.classifier, device)
     features = InceptionFeatures(device)
     local = Path(args.weights) if args.weights else DEFAULT_WEIGHTS_DIR
     out = args.out or (local / EVALUATION_NAME if local.is_dir() else None)
     if out is None:
         raise ValueError("--out is needed when --weights is a Hub repo id")
-    pipe = TextToFace.from_pretrained(args.weights, device=device)
+    pipe = TextToFace.from_pretrained(args.weights, device=device, code_sampling=code_sampling)
 
     pipe.encode(["warm-up"])  # loads the text encoder: counted in setup, not in generation
 
-    def generate(texts: list[str], seeds: list[int]) -> list[Tensor]:  # as pipe(texts, seeds) draws them
-        return pipe.synthesize(pipe.noise(seeds), pipe.codes(texts))
+    def generate(texts: list[str], seeds: list[int]) -> list[Tensor]:
+        return pipe.draw(texts, seeds)
 
     setup = time.perf_counter() - start
     report = evaluate(
@@ -54,6 +55,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     report["weights"] = str(args.weights or DEFAULT_WEIGHTS_DIR)
     report["negation_strength"] = pipe.negation_strength if pipe.steers else 0.0
     report["leave_out_off_topic"] = pipe.leaves_out
+    report["code_sampling"] = pipe.code_sampling if pipe.config.cond_aug else 0.0
     if (local / RECORD_NAME).is_file():  # which weights were measured: record-evaluation files it under their session
         report["images_seen"] = read_json_object(local / RECORD_NAME)["images_seen"]
     on_gpu = device.type == "cuda"
@@ -85,6 +87,10 @@ def add_evaluate_parser(subparsers) -> None:
     p.add_argument("--out", type=Path, help="report JSON (default: evaluation.json in a local weights folder)")
     p.add_argument("--classifier", type=Path, default=DEFAULT_CLASSIFIER, help=f"attribute classifier (default {DEFAULT_CLASSIFIER})")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--code-sampling", type=float, default=CODE_SAMPLING,
+        help=f"the pipeline's code_sampling, 0 (mean codes) to 1 (default {CODE_SAMPLING:g}, as the pipeline draws faces)",
+    )  # fmt: skip
     p.add_argument("--device", help="e.g. cuda, cpu (default: cuda when present)")
     p.set_defaults(func=run_evaluate)
 

@@ -103,6 +103,8 @@ def results_markdown(report: dict) -> str:
     steering = "" if strength is None else f" Negation steering (the pipeline's `negation_strength`): {strength:g}{'' if strength else ' (off)'}."
     if "leave_out_off_topic" in report:
         steering += f" Sentences that describe no face (`leave_out_off_topic`): {'left out' if report['leave_out_off_topic'] else 'kept'}."
+    if "code_sampling" in report:
+        steering += f" Text codes sampled with `code_sampling` {report['code_sampling']:g}{'' if report['code_sampling'] else ' (the mean code)'}."
     lines = [
         (
             f"Held-out CelebA faces, N = {report['n']}, seed {report['seed']} (split: {report['split']}); each "
