@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from gradio_client import Client  # noqa: E402
 
-TEXT = "a smiling young woman with wavy blond hair"  # bench.app_latency's description
+TEXT = "a smiling young woman with wavy blond hair"  # what every /generate of bench.app_latency draws
 
 
 def main() -> None:
