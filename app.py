@@ -719,6 +719,11 @@ def launch(demo: gr.Blocks, **kwargs) -> tuple:
     return demo.launch(css=CSS, show_error=True, enable_monitoring=False, app_kwargs=app_kwargs, **kwargs)
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the OS tells it, else all of them)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def share_cores() -> None:
     """Give each of the CONCURRENCY requests served at once its own share of the CPU cores.
 
@@ -726,8 +731,7 @@ def share_cores() -> None:
     processes) oversubscribe them, and OpenMP threads spin waiting for preempted siblings: on a busy
     2-core machine a 128 px face took 0.9 s with 2 threads against 25 ms with 1.
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    torch.set_num_threads(max(1, cores // CONCURRENCY))
+    torch.set_num_threads(max(1, usable_cores() // CONCURRENCY))
 
 
 def main() -> None:

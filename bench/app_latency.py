@@ -318,7 +318,7 @@ def main() -> None:
         f"{statistics.median(latencies):.0f} | {p95(latencies):.0f} | {len(latencies) / wall:.1f} faces/s |"
     )
     per_face = server_cpu / len(together) * 1000
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = app.usable_cores()
     print(
         f"\nThe server's CPU time while the {args.clients} client processes ran: {per_face:.0f} ms per face, so "
         f"{cores} cores serve at most {cores * 1000 / per_face:.0f} faces/s with the clients on other machines."

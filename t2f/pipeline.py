@@ -84,26 +84,27 @@ def check_steps(steps: object) -> int:
     return int(steps)
 
 
+def _share(value: object, what: str, zero: str = "") -> float:
+    """``value`` as a float in [0, 1], or a ValueError naming ``what``, the range and what ``zero`` means."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{what} must be a number in [0, 1]{f' (0: {zero})' if zero else ''}, got {value!r}")
+    return float(value)
+
+
 def check_truncation(truncation: object) -> float:
     """Noise scale in [0, 1]: 1 is the full distribution, 0 the mean face for the text."""
-    if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real) or not 0.0 <= truncation <= 1.0:
-        raise ValueError(f"truncation must be a number in [0, 1], got {truncation!r}")
-    return float(truncation)
+    return _share(truncation, "truncation")
 
 
 def check_negation_strength(strength: object) -> float:
     """How far to steer away from what a description negates, in [0, 1] (0: off; see :meth:`TextToFace.codes`)."""
-    if isinstance(strength, bool) or not isinstance(strength, numbers.Real) or not 0.0 <= strength <= 1.0:
-        raise ValueError(f"negation strength must be a number in [0, 1] (0: off), got {strength!r}")
-    return float(strength)
+    return _share(strength, "negation strength", "off")
 
 
 def check_code_sampling(share: object) -> float:
     """The share of the text code's spread that faces are sampled with, in [0, 1] (0: the mean code; see
     :meth:`TextToFace.code_noise`)."""
-    if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0.0 <= share <= 1.0:
-        raise ValueError(f"code sampling must be a number in [0, 1] (0: the mean code), got {share!r}")
-    return float(share)
+    return _share(share, "code sampling", "the mean code")
 
 
 def check_device(device: str | torch.device | None) -> torch.device:

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import torch
-from torch import Tensor
 
 from t2f.files import DEFAULT_WEIGHTS_DIR, EVALUATION_NAME, RECORD_NAME, default_device, read_json_object, write_json
 from t2f.pipeline import CODE_SAMPLING, TextToFace, check_code_sampling
@@ -44,12 +43,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     pipe.encode(["warm-up"])  # loads the text encoder: counted in setup, not in generation
 
-    def generate(texts: list[str], seeds: list[int]) -> list[Tensor]:
-        return pipe.draw(texts, seeds)
-
     setup = time.perf_counter() - start
     report = evaluate(
-        generate, args.data, classifier, features, resolution=pipe.config.resolution, n=args.n, seed=args.seed,
+        pipe.draw, args.data, classifier, features, resolution=pipe.config.resolution, n=args.n, seed=args.seed,
         batch_size=args.batch_size, classifier_accuracy=classifier_meta.get("held_out_accuracy"), log=print,
     )  # fmt: skip
     report["weights"] = str(args.weights or DEFAULT_WEIGHTS_DIR)
