@@ -3,21 +3,23 @@
     python -m bench.app_latency [--weights FOLDER_OR_REPO] [--runs 40] [--clients 8] [--calls-per-client 8]
 
 Breakdown of one /generate, each row adding a layer, all measured in one run: the model alone (no Gradio);
-the handler (input checks + the six scales side by side in one PIL image); Gradio's processing in-process
-(the handler, then the image encoded as PNG and cached); a new session's state (Gradio builds it on a
+the handler (input checks + the six scales side by side in one PNG file, in Gradio's cache); Gradio's processing
+in-process (the handler, then the file handed on); a new session's state (Gradio builds it on a
 session's first call: the page pays it once, a raw /call/ request every time); the round trip over HTTP the
 way the page makes it (join the queue with the page's session, read its event stream, fetch the file, one
 kept-alive connection); the same through /call/ (a new session each call); the file fetch alone. Then the
 page's calls as Gradio's own profiler (GRADIO_PROFILING, on for this benchmark) splits them: waiting in the
-queue, preprocessing the inputs, the handler, postprocessing (the PNG encoded and cached), and what is left
-of the round trip (joining the queue, the event stream, the file fetch, HTTP).
+queue, preprocessing the inputs (off for the app's events), the handler, postprocessing (the file's URL),
+and what is left of the round trip (joining the queue, the event stream, the file fetch, HTTP).
 
 Then as API users see it: /generate through gradio_client with its defaults (as the goal is stated) from a
-process of its own (``bench.api_client``), as a user's script calls it; then from a client in the benchmark's
-(and so the server's) process, with its file, without downloading it, with ssl_verify=False, and with a new
-description each call (no cached embedding); one seed-interpolation slider redraw (/seed_frame); and /generate
-from N concurrent gradio_client clients, each in a process of its own, with the server's CPU time per face
-meanwhile, then as N threads of the server's process. Clients in the server's process share its interpreter lock,
+process of its own (``bench.api_client``), as a user's script calls it; the same with only SSL_CERT_DIR set, to
+the system's certificate folder (read lazily, where httpx otherwise loads every CA certificate into each of the
+three HTTP clients gradio_client opens per call: the time of one such client is printed); then from a client in
+the benchmark's (and so the server's) process, with its file, without downloading it, with ssl_verify=False, and
+with a new description each call (no cached embedding); one seed-interpolation slider redraw (/seed_frame);
+and /generate from N concurrent gradio_client clients, each in a process of its own, with the server's CPU time
+per face meanwhile, then as N threads of the server's process. Clients in the server's process share its interpreter lock,
 so they slow it down as no user's client does: the goals are judged by the clients in their own processes. Last,
 the goals, as ratios taken in this one run so that a busy machine does not decide them alone. Prints markdown.
 
@@ -33,6 +35,7 @@ import asyncio
 import json
 import os
 import secrets
+import ssl
 import statistics
 import subprocess
 import sys
@@ -141,14 +144,17 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
-def client_processes(url: str, clients: int, calls: int) -> tuple[list[float], float, float]:
-    """``clients`` gradio_client users, each a process of its own (``bench.api_client``), call /generate ``calls``
-    times each, all starting once every one has warmed up: (latencies in ms, wall seconds from the first call to
-    the last answer, this process's CPU seconds meanwhile: the server's work, with the app served in-process)."""
+def client_processes(
+    url: str, clients: int, calls: int, env: dict[str, str] | None = None
+) -> tuple[list[float], float, float]:
+    """``clients`` gradio_client users, each a process of its own (``bench.api_client``, with environment ``env``,
+    default this one's), call /generate ``calls`` times each, all starting once every one has warmed up:
+    (latencies in ms, wall seconds from the first call to the last answer, this process's CPU seconds meanwhile:
+    the server's work, with the app served in-process)."""
     root = Path(__file__).resolve().parent.parent
     command = [sys.executable, "-m", "bench.api_client", url, str(calls), "--wait"]
     procs = [
-        subprocess.Popen([*command, "--first-seed", str(1000 * k)], cwd=root, stdin=subprocess.PIPE,
+        subprocess.Popen([*command, "--first-seed", str(1000 * k)], cwd=root, env=env, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for k in range(clients)
     ]  # fmt: skip
@@ -238,9 +244,9 @@ def main() -> None:
         files = over_call_route(http, url, "generate", [TEXT, 0, 1.0])
         breakdown = [
             ("model alone (pipe(text, seed), no Gradio)", timed(lambda i: pipe(TEXT, i), args.runs)),
-            ("handler (input checks + one PIL image of six scales)", timed(lambda i: handlers.generate(TEXT, i, 1.0), args.runs)),
+            ("handler (input checks + the six scales in one PNG)", timed(lambda i: handlers.generate(TEXT, i, 1.0), args.runs)),
             (
-                "Gradio's processing in-process (+ the PNG encoded and cached)",
+                "Gradio's processing in-process (+ the PNG's file handed on)",
                 timed(lambda i: asyncio.run(demo.process_api(generate, [TEXT, i, 1.0], SessionState(demo))), args.runs),
             ),
             ("a new session's state (once per page; every /call/ request)", timed(lambda i: SessionState(demo), args.runs)),
@@ -257,8 +263,14 @@ def main() -> None:
             ("the file fetch alone", timed(lambda i: fetch_files(http, files), args.runs)),
         ]
         alone, _, _ = client_processes(url, 1, args.runs)
-        api = [
-            ("/generate, gradio_client in a process of its own (a user's script)", alone),
+        api = [("/generate, gradio_client in a process of its own (a user's script)", alone)]
+        capath = ssl.get_default_verify_paths().openssl_capath  # the system's hashed certificate folder
+        if Path(capath).is_dir():  # certificates read one by one when a TLS server needs them, not all per client
+            lazy = {k: v for k, v in os.environ.items() if k != "SSL_CERT_FILE"} | {"SSL_CERT_DIR": capath}
+            lazy_alone, _, _ = client_processes(url, 1, args.runs, lazy)
+            api.append((f"/generate, the same with only SSL_CERT_DIR={capath}", lazy_alone))
+        client_setup = timed(lambda i: httpx.Client(), args.runs)  # what gradio_client does three times a call
+        api += [
             (
                 "/generate, gradio_client in the server's process",
                 timed(lambda i: client.predict(TEXT, i, 1.0, api_name="/generate"), args.runs),
@@ -322,6 +334,12 @@ def main() -> None:
     print(
         f"\nThe server's CPU time while the {args.clients} client processes ran: {per_face:.0f} ms per face, so "
         f"{cores} cores serve at most {cores * 1000 / per_face:.0f} faces/s with the clients on other machines."
+    )
+    setup = statistics.median(client_setup)
+    print(
+        f"gradio_client opens a new HTTP client for each of a call's three requests (join the queue, read the event "
+        f"stream, fetch the file), and httpx loads the CA certificates into each, even for http:// "
+        f"(encode/httpx#3627): {setup:.0f} ms per client here, {3 * setup:.0f} ms of every call."
     )
     page = statistics.median(breakdown[4][1]) / model
     client_ms = statistics.median(api[0][1])

@@ -166,8 +166,9 @@ class HubStub:
         files = target.files(rev)
         if files is None:
             return _not_found("RevisionNotFound")
-        if path not in files:
-            return _not_found("EntryNotFound")
+        if path not in files:  # the Hub names the commit it looked in, so clients cache the file's absence
+            status, headers, body = _not_found("EntryNotFound")
+            return status, {**headers, "X-Repo-Commit": target.branches.get(rev, rev)}, body
         content = files[path]
         headers = {
             "X-Repo-Commit": target.branches.get(rev, rev),

@@ -65,6 +65,13 @@ def test_the_callers_generator_is_left_as_it_was(tiny_weights, pipe):
     assert all(torch.equal(v, before[k]) for k, v in generator.state_dict().items())
 
 
+def test_making_a_pipeline_draws_nothing_from_torchs_random_generator(tiny_weights, pipe):
+    generator = Generator.from_pretrained(tiny_weights)
+    state = torch.get_rng_state()
+    TextToFace(generator, pipe.text_encoder, device="cpu")
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_seed_and_text_change_the_face(pipe):
     base = pixels(pipe(TEXT, seed=1))
     assert not np.array_equal(base, pixels(pipe(TEXT, seed=2)))
