@@ -20,9 +20,9 @@ except ImportError:
 import contextlib
 import functools
 import inspect
-import io
 import json
 import logging
+import numbers
 import os
 import re
 import secrets
@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import gradio as gr
 import torch
-from gradio.processing_utils import save_bytes_to_cache
+from gradio.processing_utils import save_file_to_cache
 from gradio.utils import get_upload_folder
 from PIL import Image
 from starlette.middleware import Middleware
@@ -44,7 +44,7 @@ from starlette.middleware import Middleware
 from t2f import ModelConfig, TextToFace
 from t2f.attributes import EDIT_NAMES, TWO_SIDED, claim_key, negated_edits
 from t2f.files import DEFAULT_WEIGHTS_DIR
-from t2f.pipeline import check_seed, scales_strip
+from t2f.pipeline import MAX_SEED, check_seed, scales_strip
 from t2f.text import MAX_TEXT_CHARS, check_text
 
 log = logging.getLogger("t2f.app")
@@ -72,6 +72,9 @@ MAX_WAITING_GIFS = 8
 # monitoring on or off; the demo serves no monitoring page, so once per this many events is plenty.
 MONITORING_SUMMARY_EVERY = 10_000
 MAX_REQUEST_BYTES = 1_000_000  # a request body; the longest description (MAX_TEXT_CHARS) fits many times over
+MAX_MESSAGE_CHARS = 500
+# The page's seed boxes: each event that reads one sends its text as typed (SEEDS_AS_TYPED).
+SEED_BOX = "t2f-seed-box"
 
 EXAMPLES = [
     "a smiling young woman with wavy blond hair",
@@ -150,7 +153,10 @@ def load_pipeline(weights: str | None = None) -> TextToFace | str:
 
 def refusal(message: str) -> gr.Error:
     """The error a user's bad input gets: shown in the page (or to the API caller) and logged as one line,
-    with no traceback (tracebacks are for errors of ours)."""
+    with no traceback (tracebacks are for errors of ours), cut at MAX_MESSAGE_CHARS (a message quotes the bad
+    value, which may be a megabyte)."""
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = f"{message[:MAX_MESSAGE_CHARS]}... (cut at {MAX_MESSAGE_CHARS} characters)"
     log.info("refused: %s", message)
     return gr.Error(message, print_exception=False)
 
@@ -171,19 +177,41 @@ def _user_errors(handler: Callable) -> Callable:
     return wrapper
 
 
-def _seed(value: object) -> int:
-    """A seed from a number box: whole numbers only (42.0 is 42, 4.2 is an error), in [0, 2**63 - 1].
-
-    A browser sends numbers as floats, exact only up to 2**53: a bigger float seed is an error that says so
-    (the API and the CLI take every seed exactly, as integers)."""
-    if isinstance(value, float) and value.is_integer():
-        if value > BROWSER_SAFE_SEEDS:
-            raise refusal(
-                f"a browser holds seeds exactly only up to 2**53 ({BROWSER_SAFE_SEEDS}), got about {value:.6g}: "
-                "type a smaller seed, or use the API or the CLI, which take seeds up to 2**63 - 1 exactly"
-            )
+def _seed(value: object, span: int = 1) -> int:
+    """A seed: from the API an integer in [0, 2**63 - 1] (42.0 is 42, 4.2 is an error); from the page the seed
+    box's text as typed (:data:`SEEDS_AS_TYPED`), a whole number whose ``span`` consecutive seeds stay within
+    2**53, where the browser's number box holds every integer exactly (the box would show 2**53 + 1 as 2**53)."""
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]+", value.strip()):
+            raise refusal(f"a seed here is a whole number from 0 to 2^53 ({BROWSER_SAFE_SEEDS}), got {value!r}")
         value = int(value)
-    return check_seed(value)
+        if value + span - 1 > BROWSER_SAFE_SEEDS:
+            last = "" if span == 1 else f" (and the {span} seeds from it, up to {value + span - 1})"
+            raise refusal(
+                f"a browser holds seeds exactly only up to 2^53 ({BROWSER_SAFE_SEEDS}), got {value}{last}: type a "
+                "smaller seed, or use the API or the CLI, which take seeds up to 2**63 - 1 exactly"
+            )
+        return value
+    if isinstance(value, float) and value.is_integer() and value <= BROWSER_SAFE_SEEDS:
+        value = int(value)
+    seed = check_seed(value)
+    if seed + span - 1 > MAX_SEED:
+        raise refusal(f"the last of the {span} seeds from {seed} would be over 2**63 - 1 ({MAX_SEED})")
+    return seed
+
+
+def _text(value: object, label: str = "the description") -> object:
+    """``value`` if it is text: the pipeline also takes a list of descriptions (a batch), which no box sends."""
+    if not isinstance(value, str):
+        raise refusal(f"{label} must be text, got {type(value).__name__}")
+    return value
+
+
+def _at(value: object) -> float:
+    """The slider's position t from A to B, a number in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
+        raise refusal(f"t (the position from A to B) must be a number in [0, 1], got {value!r}")
+    return float(value)
 
 
 def _literal(text: str) -> str:
@@ -248,16 +276,16 @@ class Handlers:
     @_user_errors
     def generate(self, description: str, seed: float, truncation: float) -> str:
         """The face at every scale in one PNG (:func:`t2f.pipeline.scales_strip`)."""
-        return self._png(scales_strip(self.pipe(description, _seed(seed), truncation=truncation).images))
+        return self._png(scales_strip(self.pipe(_text(description), _seed(seed), truncation=truncation).images))
 
     @_user_errors
     def variations(
         self, description: str, seed: float, count: float, truncation: float
     ) -> tuple[list[tuple[str, str]], list[int]]:
         """``count`` faces with seeds seed, seed + 1, ...: a gallery of (128 px face's PNG, caption), and the seeds."""
-        first = _seed(seed)
         count = _whole(count, "The number of variations", 1, MAX_VARIATIONS)
-        faces = self.pipe([description] * count, [first + i for i in range(count)], truncation=truncation)
+        first = _seed(seed, span=count)
+        faces = self.pipe([_text(description)] * count, [first + i for i in range(count)], truncation=truncation)
         gallery = [(self._png(face.images[self.scales[-1]]), f"seed {face.seed}") for face in faces]
         return gallery, [face.seed for face in faces]
 
@@ -275,7 +303,7 @@ class Handlers:
     def seed_frame(self, description: str, seed_a: float, seed_b: float, t: float, truncation: float) -> str:
         """The largest-scale face (PNG) at position t in [0, 1] on the way from seed A's noise to seed B's."""
         (frame,) = self.pipe.interpolate_seeds(
-            description, _seed(seed_a), _seed(seed_b), at=[t], truncation=truncation
+            _text(description), _seed(seed_a), _seed(seed_b), at=[_at(t)], truncation=truncation
         )
         return self._png(frame.images[self.scales[-1]])
 
@@ -284,7 +312,7 @@ class Handlers:
         """An animated GIF (path) of ``steps`` frames from seed A to seed B."""
         steps = _whole(steps, "The number of GIF frames", 2, MAX_GIF_STEPS)
         frames = self.pipe.interpolate_seeds(
-            description, _seed(seed_a), _seed(seed_b), steps, truncation=truncation
+            _text(description), _seed(seed_a), _seed(seed_b), steps, truncation=truncation
         )
         return self._write_gif([frame.images[self.scales[-1]] for frame in frames])
 
@@ -297,7 +325,7 @@ class Handlers:
             self._box("Description A", description_a),
             self._box("Description B", description_b),
             _seed(seed),
-            at=[t],
+            at=[_at(t)],
             truncation=truncation,
         )
         return self._png(frame.images[self.scales[-1]])
@@ -323,7 +351,7 @@ class Handlers:
         pipe = self.pipe
         if pipe.attributes is None:
             return [], f"The read-out is not available: {self.edit_problem}."
-        readings = pipe.read(description)
+        readings = pipe.read(_text(description))
         left_out = pipe.face_text(description).left_out
         rows = [
             [r.said, r.status, round(r.probability, 3), self._drawn(r), r.attribute]
@@ -375,7 +403,8 @@ class Handlers:
             raise refusal(self.edit_problem)
         if len(strengths) != len(EDIT_NAMES):
             raise refusal(f"give one strength for each of {', '.join(EDIT_NAMES)}")
-        face = self.pipe.edit(description, _seed(seed), dict(zip(EDIT_NAMES, strengths)), truncation=truncation)
+        strengths = dict(zip(EDIT_NAMES, strengths))
+        face = self.pipe.edit(_text(description), _seed(seed), strengths, truncation=truncation)
         return self._png(scales_strip(face.images))
 
     def edit_if_open(
@@ -394,14 +423,17 @@ class Handlers:
         return event.value == EDIT_TAB
 
     def _png(self, image: Image.Image) -> str:
-        """``image`` as a PNG file in Gradio's cache (it serves the file from there, so it copies nothing).
+        """``image`` as a PNG file in Gradio's cache, which serves it from there as it is.
 
         Lossless like Gradio's own PNGs, but written at zlib level 1 with run-length matching (Z_RLE): a
-        six-scale strip encodes about 3x faster than at Pillow's default level, and is no larger.
+        six-scale strip encodes about 3x faster than at Pillow's default level, and is no larger. Gradio's
+        save_file_to_cache names the copy by its content and puts it in place whole (a rename), so the same
+        face asked for twice at once is never served half-written.
         """
-        with io.BytesIO() as out:
-            image.save(out, format="PNG", compress_level=1, compress_type=zlib.Z_RLE)
-            return save_bytes_to_cache(out.getvalue(), "face.png", cache_dir=self._cache_dir)
+        with tempfile.TemporaryDirectory(prefix="t2f-png-") as folder:
+            path = Path(folder, "face.png")
+            image.save(path, format="PNG", compress_level=1, compress_type=zlib.Z_RLE)
+            return save_file_to_cache(path, self._cache_dir)
 
     def _write_gif(self, frames: list[Image.Image]) -> str:
         """Save an endlessly looping GIF in the app's temporary folder and return its path.
@@ -478,6 +510,24 @@ def _every_scale(scales: list[int], elem_id: str) -> gr.Image:
     return _face(f"Every scale, left to right: {sizes} (each shown at {top}x{top})", elem_id=elem_id)
 
 
+def _seed_box(label: str, elem_id: str, **kwargs) -> gr.Number:
+    """A seed's number box, which the events that read it read as typed (:func:`_as_typed`)."""
+    return gr.Number(label=label, elem_id=elem_id, elem_classes=SEED_BOX, **kwargs)
+
+
+def _as_typed(inputs: list) -> dict:
+    """An event's ``js`` that sends each seed box among ``inputs`` as the text typed in it, the rest as they are.
+
+    A browser's number box holds integers exactly only up to 2**53 and sends 2**53 + 1 as 2**53; from the text,
+    :func:`_seed` reads every seed exactly and says when it is over the page's limit. Not for events that follow
+    one setting a seed (Random seed, a variation clicked): their box may not show the new seed yet.
+    """
+    boxes = [f"#{c.elem_id} input" if SEED_BOX in (getattr(c, "elem_classes", None) or []) else None for c in inputs]
+    js = f"(...values) => {{ const boxes = {json.dumps(boxes)}; "
+    js += "return values.map((v, i) => boxes[i] ? (document.querySelector(boxes[i])?.value ?? v) : v); }"
+    return dict(js=js)
+
+
 def _gif() -> gr.Image:
     return gr.Image(label="GIF", type="filepath", height=256, **SHOWN)
 
@@ -517,9 +567,7 @@ def _generate_tab(demo: gr.Blocks, handlers: Handlers) -> Face:
             gr.Examples(EXAMPLES, inputs=[description], label="Examples")
         with gr.Column(scale=2):
             with gr.Row():
-                seed = gr.Number(
-                    label="Seed (0 to 2^53 here; the API takes up to 2^63 - 1)", value=42, scale=3, elem_id="t2f-seed"
-                )
+                seed = _seed_box("Seed (0 to 2^53 here; the API takes up to 2^63 - 1)", "t2f-seed", value=42, scale=3)
                 dice = gr.Button("Random seed", scale=1, min_width=80)
             truncation = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Truncation (lower: more typical)")
             generate = gr.Button("Generate", variant="primary")
@@ -528,7 +576,7 @@ def _generate_tab(demo: gr.Blocks, handlers: Handlers) -> Face:
     inputs = [description, seed, truncation]
     generated = gr.on(
         [generate.click, description.submit, demo.load], handlers.generate, inputs, scales, api_name="generate",
-        **RAW,
+        **RAW, **_as_typed(inputs),
     )
     dice.click(handlers.random_seed, None, seed, api_name="random_seed").then(
         handlers.generate, inputs, scales, api_visibility="private", **RAW
@@ -548,10 +596,10 @@ def _variations_tab(handlers: Handlers, face: Face) -> None:
         )  # fmt: skip
         variation_seeds = gr.State([])
 
+    inputs = [face.description, face.seed, count, face.truncation]
     show_variations.click(
-        handlers.variations, [face.description, face.seed, count, face.truncation], [gallery, variation_seeds],
-        api_name="variations", **RAW,
-    )  # fmt: skip
+        handlers.variations, inputs, [gallery, variation_seeds], api_name="variations", **RAW, **_as_typed(inputs)
+    )
     gallery.select(handlers.adopt_seed, [variation_seeds], face.seed, api_visibility="private").then(
         handlers.generate, face.inputs, face.scales, api_visibility="private", **RAW
     )
@@ -564,22 +612,23 @@ def _seed_interpolation_tab(handlers: Handlers, face: Face, gif_room: Callable[.
         gr.Markdown("The description and truncation above, from seed A's noise to seed B's.")
         with gr.Row():
             with gr.Column():
-                seed_a = gr.Number(label="Seed A", value=42)
-                seed_b = gr.Number(label="Seed B", value=7)
+                seed_a = _seed_box("Seed A", "t2f-seed-a", value=42)
+                seed_b = _seed_box("Seed B", "t2f-seed-b", value=7)
                 t = _position(elem_id="t2f-seed-t")
                 steps = _gif_frames()
                 make_gif = gr.Button("Make GIF")
             frame = _face(f"{top}x{top}", height=256, elem_id="t2f-seed-frame")
             gif = _gif()
 
-    inputs = [face.description, seed_a, seed_b]
+    frame_inputs = [face.description, seed_a, seed_b, t, face.truncation]
+    gif_inputs = [face.description, seed_a, seed_b, steps, face.truncation]
     gr.on(
-        [t.input, seed_a.submit, seed_b.submit], handlers.seed_frame, [*inputs, t, face.truncation], frame,
-        api_name="seed_frame", **LIVE,
-    )  # fmt: skip
+        [t.input, seed_a.submit, seed_b.submit], handlers.seed_frame, frame_inputs, frame, api_name="seed_frame",
+        **LIVE, **_as_typed(frame_inputs),
+    )
     make_gif.click(
-        handlers.seed_gif, [*inputs, steps, face.truncation], gif, api_name="seed_gif", validator=gif_room,
-        **ONE_GIF_AT_A_TIME,
+        handlers.seed_gif, gif_inputs, gif, api_name="seed_gif", validator=gif_room, **ONE_GIF_AT_A_TIME,
+        **_as_typed(gif_inputs),
     )
 
 
@@ -592,21 +641,22 @@ def _text_interpolation_tab(handlers: Handlers, face: Face, gif_room: Callable[.
             with gr.Column():
                 text_a = gr.Textbox(label="Description A", value=EXAMPLES[0])
                 text_b = gr.Textbox(label="Description B", value=EXAMPLES[1])
-                seed = gr.Number(label="Seed", value=42)
+                seed = _seed_box("Seed", "t2f-text-seed", value=42)
                 t = _position()
                 steps = _gif_frames()
                 make_gif = gr.Button("Make GIF")
             frame = _face(f"{top}x{top}", height=256)
             gif = _gif()
 
-    inputs = [text_a, text_b, seed]
+    frame_inputs = [text_a, text_b, seed, t, face.truncation]
+    gif_inputs = [text_a, text_b, seed, steps, face.truncation]
     gr.on(
-        [t.input, text_a.submit, text_b.submit, seed.submit], handlers.text_frame, [*inputs, t, face.truncation],
-        frame, api_name="text_frame", **LIVE,
-    )  # fmt: skip
+        [t.input, text_a.submit, text_b.submit, seed.submit], handlers.text_frame, frame_inputs, frame,
+        api_name="text_frame", **LIVE, **_as_typed(frame_inputs),
+    )
     make_gif.click(
-        handlers.text_gif, [*inputs, steps, face.truncation], gif, api_name="text_gif", validator=gif_room,
-        **ONE_GIF_AT_A_TIME,
+        handlers.text_gif, gif_inputs, gif, api_name="text_gif", validator=gif_room, **ONE_GIF_AT_A_TIME,
+        **_as_typed(gif_inputs),
     )
 
 
@@ -632,14 +682,18 @@ def _edit_tab(handlers: Handlers, face: Face, tabs: gr.Tabs) -> None:
 
     inputs = [*face.inputs, *sliders]
     edit = _named(handlers.edit, ["description", "seed", "truncation", *EDIT_NAMES])  # API parameter names
-    gr.on([s.input for s in sliders], edit, inputs, scales, api_name="edit", **LIVE)
+    typed = _as_typed(inputs)
+    gr.on([s.input for s in sliders], edit, inputs, scales, api_name="edit", **LIVE, **typed)
     reset.click(lambda: [0.0] * len(sliders), None, sliders, api_visibility="private").then(
-        handlers.edit, inputs, scales, api_visibility="private", **RAW
+        handlers.edit, inputs, scales, api_visibility="private", **RAW, **typed
     )
     if not handlers.edit_problem:  # opening the tab, or a new face above while it is open, draws the face to edit
         tabs.select(handlers.tab_opened, None, editing, api_visibility="private")
-        tab.select(handlers.edit, inputs, scales, api_visibility="private", **RAW)
-        face.generated.success(handlers.edit_if_open, [editing, *inputs], scales, api_visibility="private", **RAW)
+        tab.select(handlers.edit, inputs, scales, api_visibility="private", **RAW, **typed)
+        face.generated.success(
+            handlers.edit_if_open, [editing, *inputs], scales, api_visibility="private", **RAW,
+            **_as_typed([editing, *inputs]),
+        )
 
 
 NOT_DRAWN = "No face was drawn for this description: the error message says why."

@@ -137,6 +137,14 @@ def test_generate_pick_a_variation_and_drag_the_interpolation_slider(url, tmp_pa
             message, dice = toast.bounding_box(), page.get_by_role("button", name="Random seed").bounding_box()
             assert message["y"] >= dice["y"] + dice["height"] or message["x"] >= dice["x"] + dice["width"], (message, dice)
 
+            # A seed past 2^53, which the browser's number would send as 2^53 (another face, silently), is refused
+            # with the seed as typed.
+            box.fill("a young woman with bangs")
+            page.locator("#t2f-seed input").fill("9007199254740993")
+            box.press("Enter")
+            page.get_by_text("got 9007199254740993: type a smaller seed").first.wait_for(timeout=30_000)
+            page.locator("#t2f-seed input").fill("42")
+
             # A new face while another tab is open: the Edit tab is not redrawn (its faces are cleared, none
             # stale), and shows the new face when opened.
             box.fill("a young woman with bangs")

@@ -22,6 +22,13 @@ def check_text(text: object) -> str:
         raise ValueError(f"a description must be a string, got {type(text).__name__}")
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"a description may hold at most {MAX_TEXT_CHARS} characters, got {len(text)}")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:  # a lone surrogate half ("\ud800"), which no encoder's tokenizer takes
+            raise ValueError(
+                f"a description must be Unicode text, but character {e.start + 1} is a lone surrogate (half of a pair)"
+            ) from None
     text = " ".join(text.split())
     if not text:
         raise ValueError("the description is empty: describe the face, e.g. 'a smiling woman with blond hair'")
