@@ -100,10 +100,10 @@ and the buttons instead of under them. */
 #t2f-variations button.thumbnail-item { max-width: 192px; max-height: 192px; }
 /* Each edit slider's name on a line of its own, above its number box: beside it, names wrapped unevenly. */
 #t2f-edit-sliders .head > label { flex-basis: 100%; white-space: nowrap; }
-/* A refused description leaves the last face, dimmed, instead of a red "Error" badge over it (the message says
-why): Gradio's status overlay on the face is hidden while it shows an error. */
-#t2f-scales [data-testid="status-tracker"]:has(> .error) { display: none; }
-#t2f-scales:has([data-testid="status-tracker"] > .error) .image-container { opacity: 0.3; }
+/* A refused request leaves the last face (or frame, or GIF), dimmed, instead of a red "Error" badge over it (the
+message says why): Gradio's status overlay on the image is hidden while it shows an error. */
+.t2f-pixelated [data-testid="status-tracker"]:has(> .error) { display: none; }
+.t2f-pixelated:has([data-testid="status-tracker"] > .error) .image-container { opacity: 0.3; }
 /* Messages at the bottom right: at the top right they covered the seed and its Random seed button. */
 .toast-wrap { top: auto !important; bottom: var(--size-4); }
 """

@@ -114,6 +114,14 @@ def test_generate_pick_a_variation_and_drag_the_interpolation_slider(url, tmp_pa
             )
             assert len(heads) == len(EDIT_NAMES) and len({round(height) for height, _, _ in heads}) == 1, heads
             assert all(bottom <= top for _, bottom, top in heads), heads
+            # A refused edit (a seed of 4.5) leaves the edited face dimmed, as the face above, not as if drawn.
+            page.locator("#t2f-seed input").fill("4.5")
+            page.locator("#t2f-edit-sliders input[type=range]").first.focus()
+            page.keyboard.press("ArrowRight")
+            page.get_by_text("got '4.5'").first.wait_for(timeout=30_000)
+            dimmed = "() => getComputedStyle(document.querySelector('#t2f-edit-scales .image-container')).opacity === '0.3'"
+            page.wait_for_function(dimmed, timeout=30_000)
+            page.locator("#t2f-seed input").fill("42")
 
             # A refused description clears the previous one's read-out instead of leaving it standing.
             page.get_by_role("tab", name="What the model read").click()
