@@ -73,7 +73,7 @@ MAX_WAITING_GIFS = 8
 MONITORING_SUMMARY_EVERY = 10_000
 MAX_REQUEST_BYTES = 1_000_000  # a request body; the longest description (MAX_TEXT_CHARS) fits many times over
 MAX_MESSAGE_CHARS = 500
-# The page's seed boxes: each event that reads one sends its text as typed (SEEDS_AS_TYPED).
+# The page's seed boxes: each event that reads one sends its text as typed (_as_typed).
 SEED_BOX = "t2f-seed-box"
 
 EXAMPLES = [
@@ -179,7 +179,7 @@ def _user_errors(handler: Callable) -> Callable:
 
 def _seed(value: object, span: int = 1) -> int:
     """A seed: from the API an integer in [0, 2**63 - 1] (42.0 is 42, 4.2 is an error); from the page the seed
-    box's text as typed (:data:`SEEDS_AS_TYPED`), a whole number whose ``span`` consecutive seeds stay within
+    box's text as typed (:func:`_as_typed`), a whole number whose ``span`` consecutive seeds stay within
     2**53, where the browser's number box holds every integer exactly (the box would show 2**53 + 1 as 2**53)."""
     if isinstance(value, str):
         if not re.fullmatch(r"[0-9]+", value.strip()):
@@ -200,7 +200,7 @@ def _seed(value: object, span: int = 1) -> int:
     return seed
 
 
-def _text(value: object, label: str = "the description") -> object:
+def _text(value: object, label: str = "the description") -> str:
     """``value`` if it is text: the pipeline also takes a list of descriptions (a batch), which no box sends."""
     if not isinstance(value, str):
         raise refusal(f"{label} must be text, got {type(value).__name__}")
