@@ -22,7 +22,6 @@ import functools
 import inspect
 import json
 import logging
-import numbers
 import os
 import re
 import secrets
@@ -44,7 +43,7 @@ from starlette.middleware import Middleware
 from t2f import ModelConfig, TextToFace
 from t2f.attributes import EDIT_NAMES, TWO_SIDED, claim_key, negated_edits
 from t2f.files import DEFAULT_WEIGHTS_DIR
-from t2f.pipeline import MAX_SEED, check_seed, scales_strip
+from t2f.pipeline import MAX_SEED, check_position, check_seed, scales_strip
 from t2f.text import MAX_TEXT_CHARS, check_text
 
 log = logging.getLogger("t2f.app")
@@ -200,20 +199,6 @@ def _seed(value: object, span: int = 1) -> int:
     return seed
 
 
-def _text(value: object, label: str = "the description") -> str:
-    """``value`` if it is text: the pipeline also takes a list of descriptions (a batch), which no box sends."""
-    if not isinstance(value, str):
-        raise refusal(f"{label} must be text, got {type(value).__name__}")
-    return value
-
-
-def _at(value: object) -> float:
-    """The slider's position t from A to B, a number in [0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
-        raise refusal(f"t (the position from A to B) must be a number in [0, 1], got {value!r}")
-    return float(value)
-
-
 def _literal(text: str) -> str:
     """``text`` shown as typed in Markdown: every ASCII punctuation mark backslash-escaped (CommonMark)."""
     return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
@@ -276,7 +261,9 @@ class Handlers:
     @_user_errors
     def generate(self, description: str, seed: float, truncation: float) -> str:
         """The face at every scale in one PNG (:func:`t2f.pipeline.scales_strip`)."""
-        return self._png(scales_strip(self.pipe(_text(description), _seed(seed), truncation=truncation).images))
+        # Checked here: the pipeline also takes a list of descriptions (a batch), which no box sends.
+        face = self.pipe(check_text(description), _seed(seed), truncation=truncation)
+        return self._png(scales_strip(face.images))
 
     @_user_errors
     def variations(
@@ -285,7 +272,7 @@ class Handlers:
         """``count`` faces with seeds seed, seed + 1, ...: a gallery of (128 px face's PNG, caption), and the seeds."""
         count = _whole(count, "The number of variations", 1, MAX_VARIATIONS)
         first = _seed(seed, span=count)
-        faces = self.pipe([_text(description)] * count, [first + i for i in range(count)], truncation=truncation)
+        faces = self.pipe([description] * count, [first + i for i in range(count)], truncation=truncation)
         gallery = [(self._png(face.images[self.scales[-1]]), f"seed {face.seed}") for face in faces]
         return gallery, [face.seed for face in faces]
 
@@ -303,7 +290,7 @@ class Handlers:
     def seed_frame(self, description: str, seed_a: float, seed_b: float, t: float, truncation: float) -> str:
         """The largest-scale face (PNG) at position t in [0, 1] on the way from seed A's noise to seed B's."""
         (frame,) = self.pipe.interpolate_seeds(
-            _text(description), _seed(seed_a), _seed(seed_b), at=[_at(t)], truncation=truncation
+            description, _seed(seed_a), _seed(seed_b), at=[check_position(t)], truncation=truncation
         )
         return self._png(frame.images[self.scales[-1]])
 
@@ -312,7 +299,7 @@ class Handlers:
         """An animated GIF (path) of ``steps`` frames from seed A to seed B."""
         steps = _whole(steps, "The number of GIF frames", 2, MAX_GIF_STEPS)
         frames = self.pipe.interpolate_seeds(
-            _text(description), _seed(seed_a), _seed(seed_b), steps, truncation=truncation
+            description, _seed(seed_a), _seed(seed_b), steps, truncation=truncation
         )
         return self._write_gif([frame.images[self.scales[-1]] for frame in frames])
 
@@ -325,7 +312,7 @@ class Handlers:
             self._box("Description A", description_a),
             self._box("Description B", description_b),
             _seed(seed),
-            at=[_at(t)],
+            at=[check_position(t)],
             truncation=truncation,
         )
         return self._png(frame.images[self.scales[-1]])
@@ -351,7 +338,7 @@ class Handlers:
         pipe = self.pipe
         if pipe.attributes is None:
             return [], f"The read-out is not available: {self.edit_problem}."
-        readings = pipe.read(_text(description))
+        readings = pipe.read(description)
         left_out = pipe.face_text(description).left_out
         rows = [
             [r.said, r.status, round(r.probability, 3), self._drawn(r), r.attribute]
@@ -404,7 +391,7 @@ class Handlers:
         if len(strengths) != len(EDIT_NAMES):
             raise refusal(f"give one strength for each of {', '.join(EDIT_NAMES)}")
         strengths = dict(zip(EDIT_NAMES, strengths))
-        face = self.pipe.edit(_text(description), _seed(seed), strengths, truncation=truncation)
+        face = self.pipe.edit(description, _seed(seed), strengths, truncation=truncation)
         return self._png(scales_strip(face.images))
 
     def edit_if_open(

@@ -101,6 +101,11 @@ def check_negation_strength(strength: object) -> float:
     return _share(strength, "negation strength", "off")
 
 
+def check_position(t: object) -> float:
+    """A frame's position t in [0, 1] from A (0) to B (1) of an interpolation (:meth:`TextToFace.interpolate_seeds`)."""
+    return _share(t, "t (the position from A to B)")
+
+
 def check_code_sampling(share: object) -> float:
     """The share of the text code's spread that faces are sampled with, in [0, 1] (0: the mean code; see
     :meth:`TextToFace.code_noise`)."""
@@ -314,7 +319,7 @@ class TextToFace:
 
     def noise(self, seeds: Sequence[int], truncation: float = 1.0) -> Tensor:
         """Noise (N, z_dim) on the device, each row drawn on the CPU from its own seed, scaled by truncation."""
-        return (self._draws(seeds)[0] * check_truncation(truncation)).to(self.device)
+        return self._noises(seeds, truncation)[0]
 
     def code_noise(self, seeds: Sequence[int], truncation: float = 1.0) -> Tensor:
         """The text code's sample noise (N, cond_dim) on the device: each seed's standard normal draw, scaled by
@@ -327,19 +332,19 @@ class TextToFace:
         no conditioning augmentation. The seed's generator draws the z_dim noise numbers first, so :meth:`noise`
         is unchanged.
         """
-        noise = self._draws(seeds)[1] * (check_truncation(truncation) * self.code_sampling)
-        return (noise if self.config.cond_aug else torch.zeros_like(noise)).to(self.device)
+        return self._noises(seeds, truncation)[1]
 
-    def _draws(self, seeds: Sequence[int]) -> tuple[Tensor, Tensor]:
-        """Per seed, from its own CPU generator: z_dim normal numbers, then cond_dim more: (N, z_dim), (N, cond_dim)."""
-        z, code = [], []
-        for seed in seeds:
+    def _noises(self, seeds: Sequence[int], truncation: float) -> tuple[Tensor, Tensor]:
+        """(:meth:`noise`, :meth:`code_noise`) of ``seeds``, from one pass over their generators: per seed, its own
+        CPU generator draws z_dim normal numbers, then cond_dim more."""
+        truncation = check_truncation(truncation)
+        z, code = torch.zeros(len(seeds), self.config.z_dim), torch.zeros(len(seeds), self.config.cond_dim)
+        for row, seed in enumerate(seeds):
             generator = torch.Generator().manual_seed(check_seed(seed))
-            z.append(torch.randn(self.config.z_dim, generator=generator))
-            code.append(torch.randn(self.config.cond_dim, generator=generator))
-        if not z:
-            return torch.zeros(0, self.config.z_dim), torch.zeros(0, self.config.cond_dim)
-        return torch.stack(z), torch.stack(code)
+            z[row] = torch.randn(self.config.z_dim, generator=generator)
+            code[row] = torch.randn(self.config.cond_dim, generator=generator)
+        code = code * (truncation * self.code_sampling) if self.config.cond_aug else torch.zeros_like(code)
+        return (z * truncation).to(self.device), code.to(self.device)
 
     @torch.inference_mode()
     def generate(self, z: Tensor, text: Tensor) -> list[Tensor]:
@@ -415,7 +420,8 @@ class TextToFace:
     def draw(self, texts: Sequence[str], seeds: Sequence[int], truncation: float = 1.0) -> list[Tensor]:
         """The faces that ``pipe(texts, seeds, truncation=truncation)`` makes, as tensors: images smallest first,
         (N, 3, r, r) float32 on the CPU, from :meth:`noise` and :meth:`codes` with each seed's :meth:`code_noise`."""
-        return self.synthesize(self.noise(seeds, truncation), self.codes(texts, self.code_noise(seeds, truncation)))
+        z, code_noise = self._noises(seeds, truncation)
+        return self.synthesize(z, self.codes(texts, code_noise))
 
     def interpolate_seeds(
         self,
@@ -435,8 +441,7 @@ class TextToFace:
         """
         ts = _positions(steps, at)
         text = check_text(prompt)
-        za, zb = self.noise([seed_a, seed_b], truncation).cpu()
-        na, nb = self.code_noise([seed_a, seed_b], truncation).cpu()
+        (za, zb), (na, nb) = (noise.cpu() for noise in self._noises([seed_a, seed_b], truncation))
         images = self.synthesize(slerp(za, zb, ts), self.codes([text] * len(ts), slerp(na, nb, ts)))
         return self._outputs(images, [text] * len(ts), [check_seed(seed_a)] * len(ts), return_tensors, ts)
 
@@ -455,9 +460,10 @@ class TextToFace:
         seed's code noise), same noise."""
         ts = _positions(steps, at)
         a, b = check_text(prompt_a), check_text(prompt_b)
-        ca, cb = self.codes([a, b], self.code_noise([seed, seed], truncation))
+        z, code_noise = self._noises([seed], truncation)
+        ca, cb = self.codes([a, b], code_noise.expand(2, -1))
         codes = torch.lerp(ca[None], cb[None], ts.to(ca.device)[:, None])
-        z = self.noise([seed], truncation).expand(len(ts), -1)
+        z = z.expand(len(ts), -1)
         images = self.synthesize(z, codes)
         labels = [a if t == 0 else b if t == 1 else f"{a} -> {b}" for t in ts.tolist()]
         return self._outputs(images, labels, [check_seed(seed)] * len(ts), return_tensors, ts)
@@ -592,8 +598,8 @@ class TextToFace:
             raise (FileNotFoundError if self.attributes is None else ValueError)(self.edit_problem)
         if not any(strengths.values()):
             return self(text, seed, truncation=truncation, return_tensors=return_tensors)
-        codes = self.attributes.edit_codes(self.codes([text], self.code_noise([seed], truncation)), strengths)
-        images = self.synthesize(self.noise([seed], truncation), codes)
+        z, code_noise = self._noises([seed], truncation)
+        images = self.synthesize(z, self.attributes.edit_codes(self.codes([text], code_noise), strengths))
         return self._outputs(images, [text], [seed], return_tensors)[0]
 
 

@@ -256,8 +256,8 @@ def test_random_seed_is_a_browser_safe_integer(client):
         ("/generate", (TEXT, 1, 1.5), r"truncation must be a number in \[0, 1\], got 1.5"),
         ("/seed_frame", (TEXT, 1, 2, -0.5, 1.0), r"^t \(the position from A to B\) must be a number in \[0, 1\], got -0.5"),
         ("/text_frame", (TEXT, TEXT, 1, [0.5], 1.0), r"^t \(the position from A to B\) must be a number in \[0, 1\]"),
-        ("/generate", (["a man", "a woman"], 1, 1.0), "^the description must be text, got list"),  # a batch to the pipeline
-        ("/attributes", ([TEXT],), "^the description must be text, got list"),
+        ("/generate", (["a man", "a woman"], 1, 1.0), "^a description must be a string, got list"),  # a batch to the pipeline
+        ("/attributes", ([TEXT],), "^a description must be a string, got list"),
         ("/variations", (TEXT, 2**63 - 1, 2, 1.0), r"the last of the 2 seeds from 9223372036854775807 would be over"),
         ("/generate", (TEXT, "x" * 5000, 1.0), r"\.\.\. \(cut at 500 characters\)$"),
         ("/generate", (TEXT, 1, "x"), r"truncation must be a number in \[0, 1\], got 'x'"),
