@@ -359,3 +359,107 @@ def test_training_continues_from_a_committed_training_state(syn_pack, tmp_path):
     # A later export into that folder keeps linking the learning curve the evaluation drew there.
     export_run(second.run, weights)
     assert "![Learning curve: FID and text adherence against images seen](learning_curve.png)" in (weights / "README.md").read_text()
+
+
+# --- a diverging run ------------------------------------------------------------------------------------
+
+
+def nan_after(monkeypatch, calls: int) -> None:
+    """From its ``calls``-th call on (the step of that number), G's adversarial loss is NaN."""
+    from train.fit import step
+
+    real, count = step.ra_hinge_g, [0]
+
+    def loss(real_s, fake_s):
+        count[0] += 1
+        out = real(real_s, fake_s)
+        return out * float("nan") if count[0] >= calls else out
+
+    monkeypatch.setattr(step, "ra_hinge_g", loss)
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.mark.parametrize("log_every, what", [(1, "non-finite losses g_adv=nan"), (4, "non-finite values in G.")])
+def test_a_diverging_run_stops_and_keeps_the_good_checkpoint_and_export(syn_pack, tmp_path, monkeypatch, capsys, log_every, what):
+    """NaN from step 6 on, a checkpoint and export after every step: the run stops at step 6 with one line
+    naming what went NaN (its losses at a log point, else its weights at the checkpoint), and the
+    checkpoints and the export of step 5 stay."""
+    cfg = small_config(total_kimg=0.08, checkpoint_every_minutes=1e-9, log_every=log_every)
+    config, run, weights = write_config(tmp_path / "cfg.json", cfg), tmp_path / "run", tmp_path / "weights"
+    weights.mkdir()
+    (weights / "notes.txt").write_text("not the export's")
+    nan_after(monkeypatch, 6)
+    code = train_main(["fit", "--pack", str(syn_pack), "--out", str(run), "--config", str(config), "--export", str(weights)])
+    err = capsys.readouterr().err
+    assert code == 2
+    line = next(line for line in err.splitlines() if line.startswith("error:"))
+    assert f"training diverged at step 6 (48 images): {what}" in line and "ckpt-000000005.pt" in line, line
+    assert [p.name for p in checkpoint.list_checkpoints(run)] == ["ckpt-000000004.pt", "ckpt-000000005.pt"]
+    last = checkpoint.load_checkpoint(checkpoint.latest_checkpoint(run))
+    assert all(torch.isfinite(v).all() for v in params(last).values())
+    # The export is step 5's, byte for byte; the folder's own files stay and no temporary folder is left.
+    again = export_run(run, tmp_path / "again")
+    exported = folder_bytes(weights)
+    assert exported.pop("notes.txt") == b"not the export's"
+    assert exported == folder_bytes(again)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again", "cfg.json", "run", "weights"]
+
+
+def test_a_diverging_continuation_leaves_the_weights_folder_as_it_was(syn_pack, tmp_path, capsys):
+    """README's continue command (--resume-from W --export W --with-training-state) with a setting that
+    blows up (Adam's second moments overflow, the weights stay finite) exits 2 and leaves W byte for byte;
+    an export of a non-finite checkpoint (written before fit checked) is refused and leaves W too."""
+    weights = tmp_path / "weights"
+    fit(small_config(total_kimg=0.04), syn_pack, tmp_path / "s1", on_checkpoint=functools.partial(export_run, out=weights, training_state=True))
+    before = folder_bytes(weights)
+    cont = ["fit", "--pack", str(syn_pack), "--resume-from", str(weights), "--export", str(weights), "--with-training-state"]
+    code = train_main([*cont, "--out", str(tmp_path / "s2"), "--total-kimg", "0.08", "--scale-consistency", "1e30"])
+    err = capsys.readouterr().err
+    assert code == 2 and "training diverged at step 10 (80 images): non-finite values in opt_g." in err, err
+    assert "exp_avg_sq" in err and "this run has none yet" in err
+    assert checkpoint.list_checkpoints(tmp_path / "s2") == []
+    assert folder_bytes(weights) == before
+    # A checkpoint with NaN weights, as runs wrote before they checked, is not exported, not resumed.
+    bad = checkpoint.load_checkpoint(checkpoint.latest_checkpoint(tmp_path / "s1"))
+    bad["models"]["G_ema"]["fc.weight"][0, 0] = float("nan")
+    torch.save(bad, checkpoint.checkpoint_dir(tmp_path / "s1") / "ckpt-000000099.pt")
+    with pytest.raises(ValueError, match=r"not exporting into .*weights: .*ckpt-000000099.pt holds non-finite values in G_ema.fc.weight \(1 of"):
+        export_run(tmp_path / "s1", weights, training_state=True)
+    with pytest.raises(ValueError, match=r"cannot resume: .*ckpt-000000099.pt holds non-finite values in G_ema.fc.weight"):
+        fit(small_config(total_kimg=0.08), syn_pack, tmp_path / "s1", resume=True)
+    assert folder_bytes(weights) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s1", "s2", "weights"]
+
+
+def test_a_non_finite_training_state_is_refused_on_read_and_write(syn_pack, tmp_path, capsys):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from t2f.files import STATE_NAME
+    from train.fit.state import load_training_state, save_training_state, update_state_sessions
+
+    weights = tmp_path / "weights"
+    first = fit(small_config(total_kimg=0.04), syn_pack, tmp_path / "s1", on_checkpoint=functools.partial(export_run, out=weights, training_state=True))
+    file = weights / STATE_NAME
+    good = file.read_bytes()
+    # Written: refused before the file is touched.
+    state = checkpoint.load_checkpoint(first.checkpoint)
+    state["models"]["opt_d"]["state"][3]["exp_avg_sq"].fill_(float("inf"))
+    with pytest.raises(ValueError, match=r"refusing to write .*training_state.safetensors: the state holds non-finite values in opt_d\.\S+\.exp_avg_sq \(1 of"):
+        save_training_state(state, weights)
+    assert file.read_bytes() == good
+    # Read: refused by name, also by fit --resume-from (one line, status 2).
+    with safe_open(str(file), framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    tensors["D.final_dense.weight"][0, 0] = float("nan")
+    save_file(tensors, str(file), metadata=meta)
+    with pytest.raises(ValueError, match=r"cannot continue from .*training_state.safetensors: it holds non-finite values in D.final_dense.weight \(1 of"):
+        load_training_state(weights)
+    with pytest.raises(ValueError, match=r"refusing to rewrite .*training_state.safetensors"):
+        update_state_sessions(weights, [])
+    code = train_main(["fit", "--pack", str(syn_pack), "--resume-from", str(weights), "--out", str(tmp_path / "s2"), "--total-kimg", "0.08"])
+    assert code == 2 and not (tmp_path / "s2" / "checkpoints").exists()
+    assert "error: cannot continue from" in capsys.readouterr().err

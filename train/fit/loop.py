@@ -15,6 +15,11 @@ seen (batch, learning rates, EMA, kimg) is the same for any number of processes.
 
 What happens at a checkpoint beyond the checkpoint itself (an export, say) is the caller's: the
 loop calls ``on_checkpoint(run_dir)`` and knows nothing of what it does.
+
+A run that diverges stops at once with :class:`~train.fit.finite.NonFiniteError`, naming what went
+non-finite and the step: its losses are checked where they are read for logging (no extra device sync),
+its weights and Adam moments before every checkpoint and snapshot. It writes no checkpoint from that
+state, so the last good ones stay and ``on_checkpoint`` (the export) is not called.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from train.fit import checkpoint, snapshots
 from train.fit.batches import BatchSource
 from train.fit.config import TrainConfig
 from train.fit.distributed import Dist, setup_distributed
+from train.fit.finite import NonFiniteError, check_state, describe, named_training_tensors, nonfinite_losses, nonfinite_tensors
 from train.fit.state import load_training_state
 from train.fit.step import Models, build_models, ema_beta, train_step, update_ema
 
@@ -102,6 +108,7 @@ class Trainer:
         if existing is not None:
             state, source = checkpoint.load_checkpoint(existing, map_location=self.d.device), existing
             _check_resumable(cfg, state, source, world=self.d.world)
+            check_state(state["models"], f"cannot resume: {existing}")  # written before runs stopped on divergence
         elif resume_from is not None:
             state, source = load_training_state(resume_from, self.d.device), Path(resume_from) / STATE_NAME
             _check_resumable(cfg, state, source)
@@ -137,40 +144,43 @@ class Trainer:
         last_sample = last_ckpt = time.monotonic()
         stopped_by = "total_kimg"
         terms: dict[str, Tensor] = {}
-        with _StopFlag() as stop:
-            if self.step == 0:
-                self.snapshot()
-            batches = self.source.batches(self.step)
-            while self.step < self.total_steps:
-                t0 = time.monotonic()
-                _, images, text = next(batches)
-                terms = train_step(self.models, cfg, self.d, self.step, images, text)
-                self.nimg += cfg.batch_size
-                self.step += 1
-                update_ema(self.models.G_ema, self.models.G, ema_beta(cfg, self.nimg))
-                logged = self.step % cfg.log_every == 0 or self.step == self.total_steps
-                if logged:
-                    self.log(terms, progress)
-                progress.update(1)
-                self.train_seconds += time.monotonic() - t0
-                now = time.monotonic()
-                if now - last_sample >= cfg.sample_every_minutes * 60:
+        try:
+            with _StopFlag() as stop:
+                if self.step == 0:
                     self.snapshot()
-                    last_sample = now
-                reason = self.stop_reason(stop, now, logged)
-                if reason:
-                    stopped_by = reason
-                    break
-                if now - last_ckpt >= cfg.checkpoint_every_minutes * 60:
-                    self.save()
-                    last_ckpt = now
-            if terms:
-                self.losses = {k: float(v) for k, v in terms.items()}
-            self.snapshot()
-            path = self.save()
-        progress.close()
-        if self.writer is not None:
-            self.writer.close()
+                batches = self.source.batches(self.step)
+                while self.step < self.total_steps:
+                    t0 = time.monotonic()
+                    _, images, text = next(batches)
+                    terms = train_step(self.models, cfg, self.d, self.step, images, text)
+                    self.nimg += cfg.batch_size
+                    self.step += 1
+                    update_ema(self.models.G_ema, self.models.G, ema_beta(cfg, self.nimg))
+                    logged = self.step % cfg.log_every == 0 or self.step == self.total_steps
+                    if logged:
+                        self.log(terms, progress)
+                    progress.update(1)
+                    self.train_seconds += time.monotonic() - t0
+                    now = time.monotonic()
+                    if now - last_sample >= cfg.sample_every_minutes * 60:
+                        self.snapshot()
+                        last_sample = now
+                    reason = self.stop_reason(stop, now, logged)
+                    if reason:
+                        stopped_by = reason
+                        break
+                    if now - last_ckpt >= cfg.checkpoint_every_minutes * 60:
+                        self.save()
+                        last_ckpt = now
+                if terms:
+                    self.losses = {k: float(v) for k, v in terms.items()}
+                    self.check_losses()
+                self.snapshot()
+                path = self.save()
+        finally:  # also when the run diverged: the TensorBoard curves up to it are what shows why
+            progress.close()
+            if self.writer is not None:
+                self.writer.close()
         if self.d.main:
             print(f"stopped at step {self.step} ({self.nimg} images, by {stopped_by}); checkpoint {path}", file=sys.stderr)
         return FitResult(self.run_dir, self.step, self.nimg, stopped_by, path, self.record(), self.models)
@@ -178,6 +188,7 @@ class Trainer:
     def log(self, terms: dict[str, Tensor], progress) -> None:
         """Loss values (this syncs the device, hence only every log_every steps), speed, TensorBoard."""
         self.losses = {k: float(v) for k, v in terms.items()}
+        self.check_losses()
         self.timing.add(self.step, self.nimg, time.monotonic())
         rate = self.timing.images_per_second()
         progress.set_postfix({"img/s": f"{rate:.0f}", **{k: f"{v:.3f}" for k, v in self.losses.items()}}, refresh=False)
@@ -199,10 +210,40 @@ class Trainer:
         dist.all_reduce(flag)
         return (local or "another process was stopped") if flag.item() > 0 else None
 
+    def check_losses(self) -> None:
+        """Raise NonFiniteError when a loss just read (``self.losses``) is NaN or inf. Each process has its
+        own losses, so several processes decide together and all stop at the same step."""
+        bad = nonfinite_losses(self.losses)
+        if self.d.world > 1:
+            flag = torch.tensor([float(bool(bad))], device=self.d.device)
+            dist.all_reduce(flag)
+            if flag.item() > 0 and not bad:
+                bad = ["on another process"]
+        if bad:
+            raise self.diverged(f"non-finite losses {', '.join(bad)}")
+
+    def check_weights(self) -> None:
+        """Raise NonFiniteError when a network's weights or an Adam moment hold NaN or inf (rank 0, before
+        it writes a checkpoint or samples: one device sync, at those moments only)."""
+        tensors = named_training_tensors(self.models.state_dict())
+        bad = nonfinite_tensors(tensors)
+        if bad:
+            raise self.diverged(f"non-finite values in {describe(bad, len(tensors))}")
+
+    def diverged(self, what: str) -> NonFiniteError:
+        """The one-line error of a diverged run: what went non-finite, when, and which checkpoint is kept."""
+        last = checkpoint.latest_checkpoint(self.run_dir)
+        kept = f"the last good one is {last}" if last is not None else "this run has none yet"
+        return NonFiniteError(
+            f"training diverged at step {self.step} ({self.nimg} images): {what}; stopped without writing a checkpoint "
+            f"or exporting ({kept})"
+        )
+
     def snapshot(self) -> None:
         """Add a column to the progress grid (EMA generator, fixed prompts and seeds) and log how
         different its faces are, so a collapse shows within minutes."""
         if self.d.main and self.prompts:
+            self.check_weights()
             with torch.no_grad():
                 images = self.models.G_ema(self.sample_z, self.sample_text)
                 self.diversity = snapshots.sample_diversity(self.models.G_ema, self.sample_text, self.diversity_z)
@@ -214,9 +255,11 @@ class Trainer:
             print(f"step {self.step} ({self.nimg} images): losses {_fmt(self.losses)}, diversity {_fmt(self.diversity)}", file=sys.stderr, flush=True)
 
     def save(self) -> Path | None:
-        """Checkpoint and training record (rank 0), then ``on_checkpoint(run_dir)`` when given."""
+        """Checkpoint and training record (rank 0), then ``on_checkpoint(run_dir)`` when given.
+        Raises NonFiniteError, writing nothing, when the weights hold NaN or inf."""
         if not self.d.main:
             return None
+        self.check_weights()  # before anything is written: the checkpoints it would rotate out are the good ones
         write_json(self.run_dir / RECORD_NAME, self.record())
         state = _checkpoint_state(self.models, self.cfg, self.d.world, self.step, self.nimg, self.train_seconds, self.losses)
         state.update(sessions=self.sessions, run_start=self.run_start)

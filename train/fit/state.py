@@ -8,7 +8,8 @@ earlier sessions. Adam's first moments are only kept when beta1 > 0: with the pa
 they are the last gradient, which the next step overwrites.
 
 Resuming from it continues the run closely but not bitwise: the second moments were rounded.
-It is never loaded by the app and never sent by ``train push``.
+It is never loaded by the app and never sent by ``train push``. A state holding NaN or inf is refused
+when written and when read: resumed, its layers would silently stop moving (Adam divides by inf).
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from torch import Tensor
 from t2f.files import STATE_NAME, atomic_path, read_state_dict
 from t2f.model import Discriminator, Generator
 from train.fit.config import TrainConfig
+from train.fit.finite import check_finite
 
 STATE_FORMAT = "t2f-training-state-1"
 MAX_BYTES = 30 * 2**20
 
 
 def save_training_state(state: dict, folder: str | Path) -> Path:
-    """Write a checkpoint's ``state`` (see ``train.fit.loop``) compactly as ``folder/training_state.safetensors``."""
+    """Write a checkpoint's ``state`` (see ``train.fit.loop``) compactly as ``folder/training_state.safetensors``.
+    Raises NonFiniteError (a ValueError), writing nothing, when a tensor holds NaN or inf (also after the
+    rounding to bfloat16)."""
     cfg = TrainConfig.from_dict(state["config"])
     models = state["models"]
     tensors: dict[str, Tensor] = {}
@@ -50,6 +54,7 @@ def save_training_state(state: dict, folder: str | Path) -> Path:
         "sessions": json.dumps(state.get("sessions", [])),
     }
     path = Path(folder) / STATE_NAME
+    check_finite(tensors, f"refusing to write {path}: the state")
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=meta)
         size = tmp.stat().st_size
@@ -60,12 +65,15 @@ def save_training_state(state: dict, folder: str | Path) -> Path:
 
 def load_training_state(folder: str | Path, device: torch.device | str = "cpu") -> dict:
     """Read ``folder/training_state.safetensors`` and ``folder/model.safetensors`` (the EMA generator)
-    back into the state form a checkpoint has. Errors name the file and what is wrong."""
+    back into the state form a checkpoint has. Errors name the file and what is wrong; NonFiniteError (a
+    ValueError) when it holds NaN or inf."""
     folder = Path(folder)
     path = folder / STATE_NAME
     meta = _metadata(path)
     cfg = _config(meta, path)
-    tensors = {k: v.to(device) for k, v in read_state_dict(path).items()}
+    tensors = read_state_dict(path)
+    check_finite(tensors, f"cannot continue from {path}: it")
+    tensors = {k: v.to(device) for k, v in tensors.items()}
     counters = json.loads(meta["counters"])
     ema = Generator.from_folder(folder).state_dict()
     models: dict = {"G_ema": {k: v.float().to(device) for k, v in ema.items()}}
@@ -99,6 +107,7 @@ def update_state_sessions(folder: str | Path, sessions: list[dict]) -> Path:
     path = Path(folder) / STATE_NAME
     meta = _metadata(path)
     tensors = read_state_dict(path)
+    check_finite(tensors, f"refusing to rewrite {path}: it")
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={**meta, "sessions": json.dumps(sessions)})
     return path
