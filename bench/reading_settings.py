@@ -10,8 +10,8 @@ and each ``leave_out_off_topic`` ("leave": sentences the read-out's face gate re
 left out, ``TextToFace.face_text``; "keep": every sentence is encoded) and each ``code_sampling`` (the share of
 conditioning augmentation's spread each face's text code is drawn with; default: the pipeline's), the evaluation's people's-descriptions
 measurement (``train.eval.people``: 239 hand-written descriptions x 4 faces, the negation probes and the
-dilution probes, the same noise seeds for every setting) is run and read by the project's attribute
-classifier. The first table gives the overall numbers (adherence on all claims, on the negated claims alone,
+dilution probes, the same noise seeds for every setting) and the adherence on the 336 authors' descriptions
+(public-domain novels, 4 faces each) are run and read by the project's attribute classifier. The first table gives the overall numbers (adherence on all claims, on the negated claims alone,
 the worst negation excess: drawn when negated minus drawn when unsaid, the dilution cost: drawn alone minus
 drawn with 1-3 neutral sentences around); the second, per negation probe, how often the attribute is drawn when
 said / negated / unsaid; the third, per dilution probe, how often it is drawn with 0, 1, 2 and 3 neutral
@@ -29,7 +29,7 @@ from t2f.files import DEFAULT_WEIGHTS_DIR
 from t2f.pipeline import CODE_SAMPLING, check_code_sampling, check_negation_strength
 from train.eval.adherence import weak_attributes
 from train.eval.classifier import DEFAULT_PATH, load_classifier
-from train.eval.people import load_people, people_report
+from train.eval.people import PUBLIC_DOMAIN_FILE, load_people, people_adherence, people_report
 
 OFF_TOPIC = {"leave": True, "keep": False}
 
@@ -52,8 +52,8 @@ def main() -> None:
 
     classifier, meta = load_classifier(args.classifier, "cpu")
     excluded = weak_attributes(meta.get("held_out_accuracy"))
-    people = load_people()
-    reports = {}
+    people, authors = load_people(), load_people(PUBLIC_DOMAIN_FILE)[0]
+    reports, authors_reports = {}, {}
     for off_topic in args.off_topic:
         for strength in args.strengths:
             for sampling in args.code_sampling:
@@ -66,15 +66,20 @@ def main() -> None:
                 start = time.perf_counter()
                 setting = f"{strength:g}, {off_topic}, {sampling:g}"
                 reports[setting] = people_report(pipe.draw, classifier, people, excluded)
+                authors_reports[setting] = people_adherence(pipe.draw, classifier, authors, excluded)
                 print(f"setting {setting}: {time.perf_counter() - start:.0f} s", flush=True)
 
     print(f"\nPeople's descriptions, {args.weights}, by negation strength, off-topic sentences and code sampling\n")
-    print("| strength, off-topic sentences, code sampling | adherence | negated claims | worst negation excess | dilution cost (points) |")
-    print("|---|---|---|---|---|")
+    print(
+        "| strength, off-topic sentences, code sampling | adherence | negated claims | worst negation excess "
+        "| dilution cost (points) | authors' descriptions: adherence | their negated claims |"
+    )  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for setting, r in reports.items():
+        a = authors_reports[setting]
         print(
             f"| {setting} | {r['adherence']:.3f} | {r['negated_claims']['mean']:.3f} | "
-            f"{r['negation_excess']:+.2f} | {r['dilution_cost_points']:.1f} |"
+            f"{r['negation_excess']:+.2f} | {r['dilution_cost_points']:.1f} | {a['adherence']:.3f} | {a['negated_claims']['mean']:.3f} |"
         )
     _per_probe(reports, "negation", "Drawn when said / negated / unsaid, per negation probe", "{said:.2f} / **{negated:.2f}** / {unsaid:.2f}")
     _per_probe(reports, "dilution", "Drawn with 0 / 1 / 2 / 3 neutral sentences around, per dilution probe", None)

@@ -490,7 +490,8 @@ class TextToFace:
         the weights' attributes file."""
         if self.attributes is None:
             raise FileNotFoundError(self.edit_problem)
-        return self.attributes.read(self.encode([self.face_text(prompt).text])[0].cpu())
+        text = self.face_text(prompt).text
+        return self.attributes.read(self.encode([text])[0].cpu(), text)
 
     @torch.inference_mode()
     def text_codes(self, text: Tensor) -> Tensor:
@@ -553,20 +554,22 @@ class TextToFace:
     def codes(self, texts: Sequence[str], code_noise: Tensor | None = None) -> Tensor:
         """The text codes (N, cond_dim) that faces are drawn from (:meth:`synthesize`): the generator's mean
         code of each description's :meth:`face_text`, moved ``negation_strength`` of the way to the absent end
-        of the training range along each attribute that the read-out reads as negated, when :attr:`steers`
-        (``t2f.attributes.negated_edits``, ``AttributeModel.steer_codes``); then, given ``code_noise`` (N, cond_dim)
+        of the training range along each attribute that its words negate (``t2f.negation``: "big beard, no
+        glasses" moves glasses only; a text the read-out's face gate reads as no face moves nothing), when
+        :attr:`steers` (``t2f.attributes.negated_edits``, ``AttributeModel.steer_codes``); then, given ``code_noise`` (N, cond_dim)
         from :meth:`code_noise`, plus ``code_noise`` times the code's spread (:meth:`code_spread`). Without
         ``code_noise`` a description of one sentence that negates nothing keeps its mean code, so
         ``synthesize(z, codes(texts))`` is then ``generate(z, encode(texts))``.
         """
         if isinstance(texts, str):
             raise TypeError("codes takes a list of descriptions, not a single string")
-        embeddings = self.encode([self.face_text(t).text for t in texts])
+        face_texts = [self.face_text(t).text for t in texts]
+        embeddings = self.encode(face_texts)
         codes = self.text_codes(embeddings)
         if self.steers:
             rows = []
-            for embedding, code in zip(embeddings, codes):
-                sides = negated_edits(self.attributes.read(embedding.cpu()))  # {} moves nothing
+            for text, embedding, code in zip(face_texts, embeddings, codes):
+                sides = negated_edits(self.attributes.read(embedding.cpu(), text))  # {} moves nothing
                 rows.append(self.attributes.steer_codes(code[None], sides, self.negation_strength))
             codes = torch.cat(rows)
         if code_noise is None:

@@ -7,7 +7,10 @@ import pytest
 from PIL import Image
 
 from train.cli import main
-from train.publish.curve import ADHERENCE, DIVERSITY, FID128, FID128_FLOOR, FID64, FID64_FLOOR, PRECISION, curve_markdown, curve_points, stop_rule
+from train.publish.curve import (
+    ADHERENCE, DIVERSITY, FID128, FID128_FLOOR, FID64, FID64_FLOOR, FIRST_JUDGE_NOTE, JUDGE_F1, PRECISION, curve_markdown,
+    curve_points, stop_rule,
+)  # fmt: skip
 from train.publish.model_card import render_model_card
 
 
@@ -125,3 +128,13 @@ def test_record_evaluation_files_a_report_under_the_session_whose_weights_it_mea
     assert main(["record-evaluation", "--weights", str(weights)]) == 2
     assert "measured weights after 230,000 images, but no session" in capsys.readouterr().err
     assert (weights / "training_record.json").read_text() == before
+
+
+def test_rows_read_by_the_first_judge_are_marked_when_judges_are_mixed():
+    first = session("a", 100, 100, 10.0, fid128=100.0)
+    calibrated = session("b", 100, 200, 10.0, fid128=90.0)
+    calibrated["evaluation"][JUDGE_F1] = 0.82
+    table = curve_markdown(curve_points([first, calibrated]), [first, calibrated])
+    assert table.count(" \\*") == 3 and FIRST_JUDGE_NOTE in table  # session 1's adherence, precision, diversity
+    alone = curve_markdown(curve_points([first]), [first])
+    assert " \\*" not in alone and FIRST_JUDGE_NOTE not in alone

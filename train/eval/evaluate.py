@@ -35,7 +35,11 @@ test partition, identity-disjoint from the training faces), for N held-out image
   included: real faces that fit the same description. Also reported: mean pairwise distance over all N
   generated faces and over all N real ones (mode collapse across descriptions).
 - **People's descriptions** (``train.eval.people``): adherence on the project's held-out set of
-  hand-written descriptions, per attribute and per style, negation probes and dilution probes.
+  hand-written descriptions, per attribute and per style, negation probes and dilution probes; adherence on
+  the second set, authors' descriptions quoted from public-domain novels; for each set, the share of its
+  attribute wording that the caption writer also writes (how far it is held out).
+- **Drawn when asked** (``train.eval.asked``): for each salient attribute, the share of faces drawn from plain
+  one-attribute descriptions ("A bald man.") that show it.
 - **Speed**: seconds per phase and in total.
 
 The report (JSON, ``summary`` holding the headline numbers by stable keys, see ``train.eval.report``)
@@ -57,9 +61,10 @@ from torch import Tensor
 from t2f.captions import describe
 from train.data.celeba import HELD_OUT, CelebAIndex, scan_celeba
 from train.eval.classifier import AttributeClassifier, attribute_labels, load_labelled_faces
+from train.eval.asked import drawn_when_asked
 from train.eval.adherence import adherence_report, claim_matrix, weak_attributes
 from train.eval.metrics import as_float, fid, kid, mean_pairwise_distance
-from train.eval.people import load_people, people_report
+from train.eval.people import PUBLIC_DOMAIN_FILE, caption_coverage, load_people, people_adherence, people_report
 from train.fit.losses import scale_gaps
 
 REPORT_FORMAT = "t2f-evaluation-2"
@@ -170,7 +175,7 @@ def evaluate(
     generate: Generate,
     data: str | Path | Sequence[str | Path],
     classifier: AttributeClassifier,
-    features: Features,
+    features: Features | None,
     *,
     resolution: int,
     n: int = DEFAULT_N,
@@ -184,7 +189,8 @@ def evaluate(
     """Run the whole evaluation (see the module docstring) for a generator of ``resolution`` px faces
     and return the report dict. ``classifier_accuracy`` is the classifier's held-out accuracy per
     attribute (its ``.json``'s ``held_out_accuracy``): attributes it tells apart poorly are left out
-    of adherence; without it every attribute counts."""
+    of adherence; without it every attribute counts. ``features`` None skips FID and KID (the Inception passes,
+    most of the time on a CPU): the report's realism then holds only the scale gap and the image counts."""
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
     index = scan_celeba(data)
@@ -212,9 +218,11 @@ def evaluate(
     div_images, _, _ = generate_batched(generate, div_texts, div_seeds, batch_size)
     seconds["generate"] = time.perf_counter() - start
 
-    log(f"Inception features of {3 * len(records)} faces at {resolution} and at {resolution // 2} px")
-    realism_report = realism(features, generated, generated_half, real, floor, seed)
-    seconds.update(realism_report.pop("seconds"))
+    realism_report = {}
+    if features is not None:
+        log(f"Inception features of {3 * len(records)} faces at {resolution} and at {resolution // 2} px")
+        realism_report = realism(features, generated, generated_half, real, floor, seed)
+        seconds.update(realism_report.pop("seconds"))
 
     log("attribute classifier")
     start = time.perf_counter()
@@ -226,14 +234,22 @@ def evaluate(
     seconds["classifier"] = time.perf_counter() - start
     log("people's descriptions, negation and dilution probes")
     start = time.perf_counter()
-    people = people_report(generate, classifier, load_people(), excluded, seed=seed, batch_size=batch_size)
+    people_set, authors_set = load_people(), load_people(PUBLIC_DOMAIN_FILE)[0]
+    people = people_report(generate, classifier, people_set, excluded, seed=seed, batch_size=batch_size)
+    authors = people_adherence(generate, classifier, authors_set, excluded, seed=seed, batch_size=batch_size)
+    for part, descriptions in ((people, people_set[0]), (authors, authors_set)):
+        part["caption_coverage"] = caption_coverage(descriptions)["share"]
     seconds["people"] = time.perf_counter() - start
+    log("plain one-attribute descriptions")
+    start = time.perf_counter()
+    asked = drawn_when_asked(generate, classifier, batch_size=batch_size)
+    seconds["drawn_when_asked"] = time.perf_counter() - start
     values, mask = claim_matrix([c.claims for c in captions], names)
     partner = torch.from_numpy(derangement(len(records), np.random.default_rng(seed)))
     groups = list(div_feats.split(diversity_seeds))
     seconds["total"] = time.perf_counter() - t0
 
-    info = getattr(features, "info", {"network": type(features).__name__})
+    info = getattr(features, "info", {"network": type(features).__name__}) if features is not None else None
     return {
         "format": REPORT_FORMAT,
         "data": " ".join(str(f.resolve()) for f in index.folders),
@@ -257,6 +273,8 @@ def evaluate(
         },
         "adherence": adherence_report(gen_probs, real_probs, partner, values, mask, names, excluded),
         "people": people,
+        "people_public_domain": authors,
+        "drawn_when_asked": asked,
         "diversity": diversity(groups, real_feats, attribute_labels(records, names), list(range(d)), gen_feats),
         "classifier": {"attributes": list(names)},
         "seconds": {k: round(v, 1) for k, v in seconds.items()},

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from train.eval.asked import judge_recall
 from train.eval.classifier import accuracy_table
 
 
@@ -23,6 +24,11 @@ LABELS = {
     "people_vs_template": "People's descriptions / caption writer's (adherence ratio)",
     "negation_excess": "Negated drawn minus unsaid drawn, worst attribute (points)",
     "dilution_cost_points": "Dilution cost, mean over attributes (points)",
+    "authors_adherence": "Adherence on authors' descriptions (public-domain novels)",
+    "authors_vs_template": "Authors' descriptions / caption writer's (adherence ratio)",
+    "drawn_when_asked": "Drawn when asked, plain one-attribute descriptions (mean)",
+    "drawn_when_asked_min": "Drawn when asked, plain one-attribute descriptions (lowest attribute)",
+    "classifier_f1_salient": "Classifier F1, salient attributes (held-out mean)",
     "classifier_accuracy": "Classifier accuracy (held-out mean)",
     "classifier_balanced_accuracy": "Classifier balanced accuracy (held-out mean)",
     "classifier_majority_baseline": "Classifier majority baseline (held-out mean)",
@@ -74,8 +80,19 @@ def summarize(report: dict) -> dict:
         summary["people_vs_template"] = people["adherence"] / a["generated"]["mean"]
         summary["negation_excess"] = 100 * people["negation_excess"] if people["negation_excess"] is not None else None
         summary["dilution_cost_points"] = people["dilution_cost_points"]
+    authors = report.get("people_public_domain")  # reports before it was measured lack it
+    if authors:
+        summary["authors_adherence"] = authors["adherence"]
+        summary["authors_vs_template"] = authors["adherence"] / a["generated"]["mean"]
+    asked = report.get("drawn_when_asked")
+    if asked:
+        summary["drawn_when_asked"] = asked["mean"]
+        summary["drawn_when_asked_min"] = asked["min"]
     for px, gap in (report["realism"].get("scale_gap") or {}).items():  # reports before it was measured lack it
         summary[f"scale_gap_{px}"] = gap
+    salient = report["classifier"].get("held_out_salient") or {}
+    if salient.get("mean_f1") is not None:
+        summary["classifier_f1_salient"] = salient["mean_f1"]
     means = report["classifier"].get("held_out_mean") or {}
     for key in ("accuracy", "balanced_accuracy", "majority_baseline"):
         if means.get(key) is not None:
@@ -147,6 +164,7 @@ def results_markdown(report: dict) -> str:
         f"Normalized: (generated - floor) / (ceiling - floor). Left out (the classifier's held-out balanced accuracy "
         f"below {a['min_balanced_accuracy']}): {_excluded(a)}.",
         *people_markdown(report),
+        *asked_markdown(report),
         "",
         "| Diversity: mean pairwise distance of classifier features | Generated | Real |",
         "|---|---|---|",
@@ -183,6 +201,44 @@ def results_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def asked_markdown(report: dict) -> list[str]:
+    """Lines on plain one-attribute descriptions (``train.eval.asked``); none for a report made before."""
+    asked = report.get("drawn_when_asked")
+    if not asked:
+        return []
+    per = asked["per_attribute"]
+    accuracy = report["classifier"].get("held_out_accuracy") or {}
+    return [
+        "",
+        f"**Drawn when asked**: of {asked['seeds']} faces from plain one-attribute descriptions (\"A bald man.\"), the share "
+        f"that shows the attribute: mean **{_f(asked['mean'])}**, lowest {_f(asked['min'])}; beside it the judge's recall "
+        "of that attribute on real held-out faces (what it can find when the face shows it).",
+        "",
+        "| | " + " | ".join(per) + " |",
+        "|---|" + "---|" * len(per),
+        "| shown | " + " | ".join(_f(v["shown"], 2) for v in per.values()) + " |",
+        "| judge's recall | " + " | ".join(_f(judge_recall(accuracy, v["attribute"], v["value"]), 2) for v in per.values()) + " |",
+    ]
+
+
+def _coverage(part: dict) -> str:
+    share = part.get("caption_coverage")
+    return "" if share is None else f" The caption writer writes {_f(share, 2)} of this set's attribute phrases."
+
+
+def _authors(a: dict | None, template: float) -> list[str]:
+    """The line on authors' descriptions (the second people's set), if measured."""
+    if not a:
+        return []
+    negated = f"; negated claims alone {_f(a['negated_claims']['mean'])} ({a['negated_claims']['claims']} claims)" if a["negated_claims"] else ""
+    return [
+        "",
+        f"**Authors' descriptions** ({a['descriptions']} quoted from public-domain novels, {a['seeds_per_description']} faces "
+        f"each): adherence **{_f(a['adherence'])}**, {_f(a['adherence'] / template)} of the caption writer's{negated}."
+        + _coverage(a),
+    ]
+
+
 def people_markdown(report: dict) -> list[str]:
     """Lines on people's descriptions, negation and dilution (``train.eval.people``); none for a report
     made before they were measured."""
@@ -197,7 +253,9 @@ def people_markdown(report: dict) -> list[str]:
         + (f"; negated claims alone {_f(p['negated_claims']['mean'])} ({p['negated_claims']['claims']} claims)" if p["negated_claims"] else "")
         + ". Per style: "
         + ", ".join(f"{k} {_f(v['mean'])} ({v['descriptions']})" for k, v in p["per_style"].items())
-        + ".",
+        + "."
+        + _coverage(p),
+        *_authors(report.get("people_public_domain"), template),
         "",
         f"| Negation probes ({p['probe_seeds']} faces per subject): drawn when | said | negated | unsaid |",
         "|---|---|---|---|",

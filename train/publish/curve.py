@@ -24,6 +24,11 @@ MAX_MINUTES = 4 * 120.0
 # The evaluation summary's keys the curve reads (train.eval.report.summarize).
 FID128, FID128_FLOOR, FID64, FID64_FLOOR = "fid_128", "fid_128_floor", "fid_64", "fid_64_floor"
 ADHERENCE, PRECISION, DIVERSITY = "adherence_normalized", "precision_normalized", "diversity_ratio"
+JUDGE_F1 = "classifier_f1_salient"  # only reports read by the calibrated judge (train.eval.classifier) have it
+FIRST_JUDGE_NOTE = (
+    "\\* Read by the project's first attribute classifier, which called rare attributes present up to four times as "
+    "often as they are (`train/eval/classifier.py`): not comparable with the rows read by the calibrated one."
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class CurvePoint:
     precision: float  # normalized the same way
     diversity: float  # same-description diversity, generated / real
     changes: tuple[str, ...] = ()  # what this session trained differently from the one before
+    first_judge: bool = False  # adherence and precision read by the first, lenient classifier (before 2026-12-06)
 
 
 def curve_points(sessions: list[dict]) -> list[CurvePoint]:
@@ -56,7 +62,10 @@ def curve_points(sessions: list[dict]) -> list[CurvePoint]:
             values = [e[k] for k in (FID128, FID128_FLOOR, FID64, FID64_FLOOR, ADHERENCE, PRECISION, DIVERSITY)]
         except KeyError as missing:
             raise ValueError(f"session {i} ({row['run']}): its evaluation lacks {missing}; re-run train evaluate") from None
-        point = CurvePoint(i, row["run"], row["images_seen_total"], round(minutes, 2), *map(float, values), tuple(row.get("changes", ())))
+        point = CurvePoint(
+            i, row["run"], row["images_seen_total"], round(minutes, 2), *map(float, values), tuple(row.get("changes", ())),
+            first_judge=JUDGE_F1 not in e,
+        )  # fmt: skip
         points.append(point)
     return points
 
@@ -87,15 +96,19 @@ def curve_markdown(points: list[CurvePoint], sessions: list[dict], image: str | 
         "| Session | Run | Images seen | Training minutes | FID 128 (floor) | FID 64 (floor) | Adherence, normalized "
         "| Precision, normalized | Diversity (gen / real) |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|"
     )
+    mixed = any(p.first_judge for p in points) and not all(p.first_judge for p in points)
+    mark = {True: " \\*" if mixed else "", False: ""}  # marked only where the column mixes two judges
     rows = [
         f"| {p.session} | {p.run} | {p.images:,} | {p.minutes:.1f} | {p.fid128:.1f} ({p.fid128_floor:.1f}) "
-        f"| {p.fid64:.1f} ({p.fid64_floor:.1f}) | {p.adherence:.3f} | {p.precision:.3f} | {p.diversity:.3f} |"
+        f"| {p.fid64:.1f} ({p.fid64_floor:.1f}) | {p.adherence:.3f}{mark[p.first_judge]} | {p.precision:.3f}{mark[p.first_judge]} "
+        f"| {p.diversity:.3f}{mark[p.first_judge]} |"
         for p in points
     ]
+    judges = [FIRST_JUDGE_NOTE] if mixed else []
     changed = [f"Session {p.session} changed the recipe: {'; '.join(f'`{c}`' for c in p.changes)}." for p in points if p.changes]
     stop, why = stop_rule(points, sessions)
     verdict = f"**Stopping rule:** {'met' if stop else 'not met'}: {why}."
-    paragraphs = ["\n".join([header, *rows]), *changed, verdict]
+    paragraphs = ["\n".join([header, *rows]), *judges, *changed, verdict]
     if image:
         paragraphs.append(f"![Learning curve: FID and text adherence against images seen]({image})")
     return "\n\n".join(paragraphs)
