@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from t2f.attributes import EDIT_NAMES, NEGATION_STRENGTH, check_strengths
+from t2f.files import DEFAULT_WEIGHTS_DIR
 from t2f.pipeline import (
     CODE_SAMPLING, MAX_BATCH, TextToFace, check_code_sampling, check_device, check_negation_strength, check_seed,
     check_truncation, scales_strip,
@@ -128,6 +129,11 @@ def run(args: argparse.Namespace) -> None:
     paths = output_paths(args.out, seeds)
     for path in paths:
         check_output(path)
+    if args.weights is None and not DEFAULT_WEIGHTS_DIR.is_dir():  # an installed copy has no weights/ beside it
+        raise FileNotFoundError(
+            f"no weights given, and there is no bundled weights folder ({DEFAULT_WEIGHTS_DIR}): "
+            f"pass --weights FOLDER_OR_REPO (a weights folder or a Hugging Face repo id), or set {WEIGHTS_ENV}"
+        )
 
     pipe = TextToFace.from_pretrained(
         args.weights, device=device, negation_strength=negation_strength, leave_out_off_topic=not args.keep_off_topic,

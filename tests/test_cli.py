@@ -136,3 +136,23 @@ def test_importing_t2f_loads_no_weights_and_no_app_or_training_code():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
+
+
+@pytest.mark.parametrize("missing", ["tqdm", "tensorboard"])
+def test_training_command_without_its_extras_says_what_to_install(missing):
+    """`pip install .` installs the runtime only: `python -m train` then names the extras in one line."""
+    code = f"import runpy, sys; sys.modules[{missing!r}] = None; sys.argv = ['train', '--help']; runpy.run_module('train', run_name='__main__')"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert out.stderr.startswith("error: python -m train needs the training and evaluation extras") and 'pip install ".[train,eval]"' in out.stderr
+    assert out.stderr.count("\n") == 1
+
+
+def test_without_weights_or_a_bundled_folder_the_cli_says_to_pass_weights(tmp_path, monkeypatch, capsys):
+    """An installed copy has no weights/ folder beside it: the error names --weights and the variable."""
+    monkeypatch.delenv("T2F_WEIGHTS", raising=False)
+    monkeypatch.setattr("t2f.__main__.DEFAULT_WEIGHTS_DIR", tmp_path / "site-packages" / "weights")
+    assert main(["a bald man", "--out", str(tmp_path / "face.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no weights given") and "--weights FOLDER_OR_REPO" in err and "set T2F_WEIGHTS" in err
+    assert err.count("\n") == 1 and not (tmp_path / "face.png").exists()
