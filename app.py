@@ -450,9 +450,13 @@ SHOWN = dict(interactive=False, buttons=["download", "fullscreen"], elem_classes
 # the inputs is skipped: for text boxes, number boxes and sliders it passes the value on unchanged after a bounds
 # check, at the cost of one worker-thread hop per input (15 for /edit).
 RAW = dict(preprocess=False)
+# Every event that runs the model (GIFs aside) joins one concurrency group: Gradio gives each listener without an
+# id a group of its own, so CONCURRENCY alone would limit each endpoint, not the requests served at once.
+MODEL_QUEUE = "model"
+DRAWS = dict(concurrency_id=MODEL_QUEUE, concurrency_limit=CONCURRENCY, **RAW)
 # Live redraws hide the progress overlay and drop stale requests (always_last): dragging should feel like
 # dragging. GIFs take seconds, so they run one at a time and never hold up more than one worker.
-LIVE = dict(show_progress="hidden", trigger_mode="always_last", **RAW)
+LIVE = dict(show_progress="hidden", trigger_mode="always_last", **DRAWS)
 GIF_QUEUE = "gif"
 ONE_GIF_AT_A_TIME = dict(concurrency_limit=1, concurrency_id=GIF_QUEUE, **RAW)
 
@@ -563,10 +567,10 @@ def _generate_tab(demo: gr.Blocks, handlers: Handlers) -> Face:
     inputs = [description, seed, truncation]
     generated = gr.on(
         [generate.click, description.submit, demo.load], handlers.generate, inputs, scales, api_name="generate",
-        **RAW, **_as_typed(inputs),
+        **DRAWS, **_as_typed(inputs),
     )
     dice.click(handlers.random_seed, None, seed, api_name="random_seed").then(
-        handlers.generate, inputs, scales, api_visibility="private", **RAW
+        handlers.generate, inputs, scales, api_visibility="private", **DRAWS
     )
     return Face(description, seed, truncation, scales, generated)
 
@@ -585,10 +589,10 @@ def _variations_tab(handlers: Handlers, face: Face) -> None:
 
     inputs = [face.description, face.seed, count, face.truncation]
     show_variations.click(
-        handlers.variations, inputs, [gallery, variation_seeds], api_name="variations", **RAW, **_as_typed(inputs)
+        handlers.variations, inputs, [gallery, variation_seeds], api_name="variations", **DRAWS, **_as_typed(inputs)
     )
     gallery.select(handlers.adopt_seed, [variation_seeds], face.seed, api_visibility="private").then(
-        handlers.generate, face.inputs, face.scales, api_visibility="private", **RAW
+        handlers.generate, face.inputs, face.scales, api_visibility="private", **DRAWS
     )
 
 
@@ -672,13 +676,13 @@ def _edit_tab(handlers: Handlers, face: Face, tabs: gr.Tabs) -> None:
     typed = _as_typed(inputs)
     gr.on([s.input for s in sliders], edit, inputs, scales, api_name="edit", **LIVE, **typed)
     reset.click(lambda: [0.0] * len(sliders), None, sliders, api_visibility="private").then(
-        handlers.edit, inputs, scales, api_visibility="private", **RAW, **typed
+        handlers.edit, inputs, scales, api_visibility="private", **DRAWS, **typed
     )
     if not handlers.edit_problem:  # opening the tab, or a new face above while it is open, draws the face to edit
         tabs.select(handlers.tab_opened, None, editing, api_visibility="private")
-        tab.select(handlers.edit, inputs, scales, api_visibility="private", **RAW, **typed)
+        tab.select(handlers.edit, inputs, scales, api_visibility="private", **DRAWS, **typed)
         face.generated.success(
-            handlers.edit_if_open, [editing, *inputs], scales, api_visibility="private", **RAW,
+            handlers.edit_if_open, [editing, *inputs], scales, api_visibility="private", **DRAWS,
             **_as_typed([editing, *inputs]),
         )
 
@@ -697,7 +701,7 @@ def _read_tab(handlers: Handlers, face: Face) -> None:
             headers=["as said", "read", "probability", "drawn when asked", "CelebA attribute"], label="readings"
         )
 
-    face.generated.success(handlers.attributes, [face.description], [table, note], api_name="attributes", **RAW)
+    face.generated.success(handlers.attributes, [face.description], [table, note], api_name="attributes", **DRAWS)
     # A refused description (the error says why) leaves no read-out of the previous one behind.
     face.generated.failure(lambda: ([], NOT_DRAWN), None, [table, note], api_visibility="private")
 

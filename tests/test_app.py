@@ -592,3 +592,49 @@ def test_attributes_name_the_sentences_left_out(shipped):
     )
     _, note = shipped.attributes("A man with gray hair.")
     assert "Left out" not in note
+
+
+def test_at_most_concurrency_passes_of_the_model_run_at_once_across_endpoints(tiny_edit_weights, tmp_path):
+    """README's promise: requests are served CONCURRENCY at a time, whichever endpoint they call. Gradio gives
+    every listener without a concurrency_id its own group, so without one shared group ten mixed requests ran
+    up to eight generator passes at once."""
+    pipe = TextToFace.from_pretrained(tiny_edit_weights)
+    synthesize, lock, running, most = pipe.synthesize, threading.Lock(), [0], [0]
+
+    def counted(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            threading.Event().wait(0.2)  # long enough for the requests to overlap if the queue lets them
+            return synthesize(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    pipe.synthesize = counted
+    demo, url = launch_in_process(pipe, tmp_path)
+    calls = [
+        ((TEXT, 1, 1.0), "/generate"), ((TEXT, 2, 2, 1.0), "/variations"), ((TEXT, 3, 1.0, *edit_args(smiling=0.5)), "/edit"),
+        ((TEXT, 4, 5, 0.5, 1.0), "/seed_frame"), ((TEXT, 6, 1.0), "/generate"),
+    ] * 2  # fmt: skip
+    start, errors = threading.Barrier(len(calls)), []
+
+    def ask(args, api_name) -> None:
+        try:
+            own = Client(url, verbose=False, download_files=False)
+            start.wait(timeout=30)
+            own.predict(*args, api_name=api_name)
+        except BaseException as e:  # reported below
+            errors.append((api_name, e))
+
+    try:
+        threads = [threading.Thread(target=ask, args=call) for call in calls]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        demo.close()
+    assert not errors, errors
+    assert most[0] == app.CONCURRENCY, most[0]
