@@ -42,6 +42,12 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def bf16_native(device: torch.device) -> bool:
+    """Whether bf16 is native on ``device``: CUDA, or a CPU with AVX-512 BF16 or AMX. Elsewhere oneDNN emulates
+    bf16, 10-400x slower than fp32 (measured on an AVX2 EPYC)."""
+    return device.type == "cuda" or (device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def read_json_object(file: str | Path) -> dict:
     """Read a JSON file that must hold an object, with errors that name the file.
 

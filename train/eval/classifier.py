@@ -40,7 +40,7 @@ from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from t2f.captions import ATTRIBUTES, EXCLUDED
-from t2f.files import CLASSIFIER_NAME, DEFAULT_WEIGHTS_DIR, read_json_object, read_state_dict
+from t2f.files import CLASSIFIER_NAME, DEFAULT_WEIGHTS_DIR, bf16_native, read_json_object, read_state_dict
 from train.data.celeba import Record, load_faces
 from train.eval.adherence import MARKED_BY_ABSENCE
 from train.eval.metrics import as_float
@@ -202,11 +202,6 @@ def validation_split(records: list[Record], share: float = 0.1) -> tuple[list[Re
     return train, val
 
 
-def _bf16_native(device: torch.device) -> bool:
-    """bf16 where it is native (CUDA, or a CPU with AVX-512 BF16 or AMX); elsewhere oneDNN emulates it slowly."""
-    return device.type == "cuda" or (device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
 def train_classifier(
     images: Tensor,
     labels: Tensor,
@@ -231,7 +226,7 @@ def train_classifier(
     model = AttributeClassifier(config, pretrained=config.backbone != "cnn").to(device, memory_format=torch.channels_last)
     if labels.shape[1] != len(config.attributes):
         raise ValueError(f"labels have {labels.shape[1]} columns for {len(config.attributes)} attributes")
-    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=_bf16_native(device))
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16_native(device))
     model.train()
     with torch.inference_mode(), amp:
         cached = [
@@ -322,7 +317,7 @@ def binary_accuracy(predicted: Tensor, truth: Tensor, names: Sequence[str]) -> d
             p, t = ~p, ~t
         both = float((p & t).sum())
         out[name] = {
-            "accuracy": float((predicted[:, i].bool() == truth[:, i].bool()).float().mean()),
+            "accuracy": float((p == t).float().mean()),  # the same whichever value is marked
             "balanced_accuracy": sum(rates) / len(rates),
             "majority_baseline": max(share, 1 - share),
             "positives": share,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from t2f.files import bf16_native
 from t2f.model import Discriminator, Generator, downsample_pyramid
 from train.fit.augment import Augment
 from train.fit.config import TrainConfig
@@ -173,8 +174,7 @@ def train_step(m: Models, cfg: TrainConfig, d: Dist, step: int, images: Tensor, 
 
 
 def _bf16(cfg: TrainConfig, device: torch.device) -> bool:
-    """bf16 autocast when asked, or with "auto" where bf16 is native: CUDA, or a CPU with AVX-512 BF16
-    or AMX. Elsewhere oneDNN emulates bf16, 10-400x slower than fp32 (measured on an AVX2 EPYC)."""
+    """bf16 autocast when asked, or with "auto" where bf16 is native (``t2f.files.bf16_native``)."""
     if cfg.precision != "auto":
         return cfg.precision == "bf16"
-    return device.type == "cuda" or (device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return bf16_native(device)
